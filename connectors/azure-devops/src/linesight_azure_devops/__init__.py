@@ -1,0 +1,1 @@
+"""Azure DevOps Boards connector for linesight."""

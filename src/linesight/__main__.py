@@ -1,0 +1,5 @@
+"""``python -m linesight``."""
+
+from linesight.cli import main
+
+main()
