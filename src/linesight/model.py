@@ -204,3 +204,5 @@ class OperationResult(_Frozen):
     status: OperationStatus
     writes: int = Field(default=0, ge=0)  # write calls actually made
     message: str = ""
+    comment_id: str | None = None  # the managed comment's id, after an upsert
+    labels: tuple[str, ...] | None = None  # the item's labels/tags after a LABELS op, if known
