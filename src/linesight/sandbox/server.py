@@ -225,6 +225,13 @@ class SandboxServer:
             return None
         mount = f"/{parts[1]}/{parts[2]}"
         app = self._apps.get(mount)
+        if app is None and parts[1] == "ado":
+            # Azure DevOps organization names are case-insensitive, and the SDK lower-cases
+            # the organization URL before its first OPTIONS call
+            folded = mount.casefold()
+            mount, app = next(
+                ((m, a) for m, a in self._apps.items() if m.casefold() == folded), (mount, None)
+            )
         if app is None:
             return None
         return app, mount, "/" + parts[3] if len(parts) == 4 else "/"
@@ -369,6 +376,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        # the azure-devops SDK discovers its routes with OPTIONS {org}/_apis before any call
         self._dispatch()
 
     def _dispatch(self) -> None:
