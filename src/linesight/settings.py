@@ -172,7 +172,9 @@ class WritebackSettings(_Section):
 
 class OutputSettings(_Section):
     report_formats: tuple[Literal["html", "md", "csv", "json"], ...] = ("html", "md")
-    export_formats: tuple[str, ...] = ("graphml", "html")
+    export_formats: tuple[
+        Literal["graphml", "gexf", "json", "dot", "mermaid", "cytoscape", "html"], ...
+    ] = ("graphml", "html")
 
 
 class Settings(BaseSettings):

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from linesight.errors import LinesightError
+from linesight.okrs import OkrFile, load_okrs
 from linesight.settings import Settings, load_settings
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "exits_cleanly",
     "interactive",
     "load",
+    "load_with_okrs",
     "setup_logging",
 ]
 
@@ -121,4 +123,15 @@ def setup_logging(log_format: str = "text", verbose: int = 0) -> None:
 def load(config: Path | None, **overrides: Any) -> Settings:
     """Settings from the file, .env and the environment, with CLI overrides on top."""
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return load_settings(config, overrides=clean)
+    settings = load_settings(config, overrides=clean)
+    # the azure-devops SDK caches route data on disk; keep it in linesight's state folder
+    os.environ.setdefault("AZURE_DEVOPS_CACHE_DIR", str(settings.state_dir / "azure-devops-cache"))
+    return settings
+
+
+def load_with_okrs(
+    config: Path | None, okrs: Path | None, **overrides: Any
+) -> tuple[Settings, OkrFile]:
+    """Settings and the checked OKR file (``--okrs`` wins over the settings' ``okrs``)."""
+    settings = load(config, okrs=okrs, **overrides)
+    return settings, load_okrs(settings.okrs)

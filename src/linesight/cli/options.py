@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["AnalyzeFormat", "ExportFormat", "OkrsOpt", "OutputOpt", "PlanFormat", "ReportFormat"]
+__all__ = [
+    "AnalyzeFormat",
+    "ExportFormat",
+    "FailOnOpt",
+    "OkrsOpt",
+    "OutputOpt",
+    "PlanFormat",
+    "ReportFormat",
+]
 
 
 class AnalyzeFormat(StrEnum):
@@ -45,4 +53,12 @@ OkrsOpt = Annotated[
 OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file instead of standard output."),
+]
+
+FailOnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 3 when a threshold is breached, e.g. 'orphan_share>0.2' (repeatable).",
+    ),
 ]

@@ -1,0 +1,447 @@
+"""The Azure DevOps Boards connector: :class:`AzureDevOpsConnector`.
+
+Sync reads ids with WIQL (:mod:`.wiql`: project-bounded, paged past the 20,000-result limit)
+and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations``, ``concurrency``
+batches in flight, as plain JSON mapped by :mod:`.mapping` — about 5 requests per 1,000 items.
+State categories come from each type's states (:mod:`.states`); write-back is :mod:`.writes`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from linesight.connector import Check, CurrentState, Progress, Watermark
+from linesight.errors import (
+    AuthError,
+    LinesightError,
+    PayloadError,
+    QueryError,
+    redact_url,
+)
+from linesight.model import Operation, OperationResult, WorkItem
+from linesight.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
+from linesight.settings import AzureDevOpsSource
+from linesight_azure_devops.mapping import MappingContext, map_work_item
+from linesight_azure_devops.states import StateCatalog
+from linesight_azure_devops.transport import (
+    FIELDS,
+    TYPE_STATES,
+    WIQL,
+    WORK_ITEMS_BATCH,
+    AdoTransport,
+    BadRequestError,
+    NotFoundError,
+)
+from linesight_azure_devops.wiql import (
+    Scope,
+    TooManyResultsError,
+    check_condition,
+    collect_ids,
+    is_full_query,
+)
+from linesight_azure_devops.writes import Writer, comment_plain_text, tag_state
+
+__all__ = ["BATCH_SIZE", "AzureDevOpsConnector"]
+
+log = logging.getLogger("linesight.azure_devops")
+
+BATCH_SIZE = 200
+"""The most ids ``workitemsbatch`` accepts in one request."""
+
+_TOO_MANY = "VS402337"
+
+
+class AzureDevOpsConnector:
+    """Reads and writes one Azure DevOps project. Built as ``AzureDevOpsConnector(source)``.
+
+    Nothing touches the network until the first call. Thread-safe for reads.
+    """
+
+    def __init__(self, source: AzureDevOpsSource, *, policy: RetryPolicy = DEFAULT_POLICY) -> None:
+        self.source = source
+        self._policy = policy
+        self._transport = AdoTransport(source, policy=policy)
+        self._states = StateCatalog(self._load_states)
+        self._scope: Scope | None = None
+        self._scope_keys: set[str] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._writer = Writer(source.project, self._transport.attempt, self._retry)
+        self._context = MappingContext(
+            source=source.name,
+            org_url=self._transport.url,
+            category=self._states.category,
+            kr_field=source.kr_field,
+            team_field=source.team_field,
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def fetch(
+        self, since: Watermark | None, progress: Progress | None = None
+    ) -> Iterator[WorkItem]:
+        """Every in-scope item changed at or after ``since`` (``None``: every in-scope item)."""
+        ids = self._ids(changed_since=since.since if since is not None else None)
+        if since is None:
+            self._scope_keys = {str(i) for i in ids}
+        total = len(ids)
+        if progress is not None:
+            progress(0, total)
+        batches = [ids[i : i + BATCH_SIZE] for i in range(0, total, BATCH_SIZE)]
+        done = 0
+        for payloads in self._in_parallel(self._read_batch, batches):
+            for payload in payloads:
+                item = map_work_item(payload, self._context) if payload is not None else None
+                if item is not None and item.project.casefold() == self.source.project.casefold():
+                    yield item
+            done += len(payloads)
+            if progress is not None:
+                progress(min(done, total), total)
+
+    def list_keys(self) -> set[str]:
+        """Keys of every item in scope now (WIQL only: ids, no payloads)."""
+        keys = {str(i) for i in self._ids()}
+        self._scope_keys = keys
+        return set(keys)
+
+    def match(self, query: str) -> set[str]:
+        """Keys of in-scope items matching a KR's ``wiql:`` entry.
+
+        A WHERE condition is ANDed with the scope; a full ``SELECT`` runs as written and its
+        result is intersected with the scope.
+        """
+        if is_full_query(query):
+            ids = self._run_wiql(query.strip(), None)
+            scope = self._scope_keys if self._scope_keys is not None else self.list_keys()
+            return {str(i) for i in ids} & scope
+        try:
+            condition = check_condition(query)
+        except ValueError as exc:
+            raise QueryError(
+                f"source '{self.source.name}': WIQL condition {query!r}: {exc}"
+            ) from None
+        return {str(i) for i in self._ids(condition=condition)}
+
+    def _scope_now(self) -> Scope:
+        if self._scope is None:
+            extra = self.source.wiql
+            if extra:
+                try:
+                    check_condition(extra)
+                except ValueError as exc:
+                    raise QueryError(
+                        f"source '{self.source.name}': wiql setting {extra!r}: {exc}"
+                    ) from None
+            # Custom processes may call their Removed-category states something else.
+            removed = self._states.removed_states(self.source.work_item_types)
+            self._scope = Scope(
+                area_paths=self.source.area_paths,
+                work_item_types=self.source.work_item_types,
+                excluded_states=tuple(sorted(removed)),
+                extra=extra,
+            )
+        return self._scope
+
+    def _ids(
+        self, *, changed_since: datetime | None = None, condition: str | None = None
+    ) -> list[int]:
+        query_for = partial(
+            self._scope_now().query, changed_since=changed_since, condition=condition
+        )
+        return collect_ids(self._run_wiql, query_for)
+
+    def _run_wiql(self, wiql: str, top: int | None) -> list[int]:
+        query = {"timePrecision": "true"}
+        if top is not None:
+            query["$top"] = str(top)
+        try:
+            answer = self._transport.send(
+                "run a WIQL query",
+                "POST",
+                WIQL,
+                {"project": self.source.project},
+                query=query,
+                content={"query": wiql},
+            )
+        except BadRequestError as exc:
+            message = str(exc)
+            if _TOO_MANY in message:
+                raise TooManyResultsError(message) from None
+            raise QueryError(
+                f"source '{self.source.name}': Azure DevOps refused the WIQL query: {message}"
+            ) from None
+        except NotFoundError as exc:
+            raise QueryError(
+                f"source '{self.source.name}': project '{self.source.project}' was not found "
+                f"at {redact_url(self._transport.url)}: {exc}"
+            ) from None
+        return _ids_of(answer)
+
+    def _read_batch(self, ids: list[int]) -> list[Any]:
+        answer = self._transport.send(
+            f"read {len(ids)} work items",
+            "POST",
+            WORK_ITEMS_BATCH,
+            {"project": self.source.project},
+            # fields and $expand are mutually exclusive; Relations brings every field too.
+            # Omit: an item deleted since the WIQL comes back as null instead of failing all.
+            content={"ids": ids, "$expand": "Relations", "errorPolicy": "Omit"},
+        )
+        return _values(answer, "workitemsbatch")
+
+    def _load_states(self, type_name: str) -> list[dict[str, Any]] | None:
+        try:
+            answer = self._transport.send(
+                f"read the states of work item type {type_name!r}",
+                "GET",
+                TYPE_STATES,
+                {"project": self.source.project, "type": type_name},
+            )
+        except NotFoundError:
+            log.warning(
+                "%s: work item type %r not found in project %r; guessing its states by name",
+                self.source.name,
+                type_name,
+                self.source.project,
+            )
+            return None
+        return [s for s in _values(answer, "workitemtypes/states") if isinstance(s, dict)]
+
+    def _in_parallel(self, fn: Any, jobs: list[Any]) -> Iterator[Any]:
+        """``fn(job)`` for each job, ``concurrency`` at a time, results as they complete."""
+        if not jobs:
+            return
+        if len(jobs) == 1 or self.source.concurrency == 1:
+            for job in jobs:
+                yield fn(job)
+            return
+        pool = self._executor()
+        limit = self.source.concurrency * 2  # bounded memory: a few batches queued per worker
+        pending: set[Future[Any]] = set()
+        queue = iter(jobs)
+        try:
+            for job in queue:
+                pending.add(pool.submit(fn, job))
+                if len(pending) >= limit:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield future.result()
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.source.concurrency, thread_name_prefix=f"ado-{self.source.name}"
+            )
+        return self._pool
+
+    # -- write-back ----------------------------------------------------------------------------
+
+    def current_state(self, keys: Iterable[str]) -> dict[str, CurrentState]:
+        """Tags (one batch read per 200 items) and the managed comment of each item."""
+        wanted = sorted({int(k) for k in keys if str(k).isdigit()})
+        tags: dict[str, Any] = {}
+        batches = [wanted[i : i + BATCH_SIZE] for i in range(0, len(wanted), BATCH_SIZE)]
+        for payloads in self._in_parallel(self._read_tags_batch, batches):
+            for payload in payloads:
+                state = tag_state(payload)
+                if state is not None and isinstance(payload, dict):
+                    tags[str(payload.get("id"))] = state
+        comments = dict(self._in_parallel(self._managed_comment, list(tags)))
+        result: dict[str, CurrentState] = {}
+        for key, state in tags.items():
+            self._writer.known[key] = state
+            text, comment_id = comments.get(key, (None, None))
+            extra = {"rev": str(state.rev)}
+            if comment_id is not None:
+                extra["comment_id"] = str(comment_id)
+            result[key] = CurrentState(labels=state.tags, managed_comment=text, extra=extra)
+        return result
+
+    def _read_tags_batch(self, ids: list[int]) -> list[Any]:
+        answer = self._transport.send(
+            f"read the tags of {len(ids)} work items",
+            "POST",
+            WORK_ITEMS_BATCH,
+            {"project": self.source.project},
+            content={"ids": ids, "fields": ["System.Tags", "System.Rev"], "errorPolicy": "Omit"},
+        )
+        return _values(answer, "workitemsbatch")
+
+    def _managed_comment(self, key: str) -> tuple[str, tuple[str | None, int | None]]:
+        managed = self._retry(
+            f"read the comments of work item {key}", lambda: self._writer.managed_comments(key)
+        )
+        if not managed:
+            return key, (None, None)
+        first = managed[0]
+        return key, (comment_plain_text(str(first.get("text") or "")), first.get("id"))
+
+    def apply(self, op: Operation) -> OperationResult:
+        """Carry out one write-back operation, touching only linesight's tags and comment."""
+        if op.source != self.source.name:
+            raise ValueError(f"operation for source '{op.source}' sent to '{self.source.name}'")
+        return self._writer.apply(op)
+
+    def _retry(self, what: str, fn: Any) -> Any:
+        return call_with_retry(fn, what=what, policy=self._policy)
+
+    # -- doctor --------------------------------------------------------------------------------
+
+    def check(self) -> list[Check]:
+        """Reachability, credentials, project access, scope query and configured fields."""
+        where = redact_url(self._transport.url)
+        quick = AzureDevOpsConnector(
+            self.source, policy=RetryPolicy(max_attempts=2, max_total_wait=5)
+        )
+        checks: list[Check] = []
+        try:
+            try:
+                quick._transport.wit()
+            except AuthError as exc:
+                return [_fail("credentials", exc, self._token_fix())]
+            except LinesightError as exc:
+                return [
+                    _fail(
+                        "url",
+                        exc,
+                        "set url to https://dev.azure.com/<organization> (or your server's "
+                        "collection URL) and check the network",
+                    )
+                ]
+            checks.append(Check("url", True, f"{where} answers as Azure DevOps"))
+            try:
+                ids = quick._run_wiql(
+                    "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project", 1
+                )
+            except AuthError as exc:
+                name = "permissions" if exc.status == 403 else "credentials"
+                return [*checks, _fail(name, exc, self._token_fix())]
+            except LinesightError as exc:
+                return [
+                    *checks,
+                    _fail("project", exc, f"check project = '{self.source.project}' (its name)"),
+                ]
+            checks.append(Check("credentials", True, "the token is accepted"))
+            checks.append(
+                Check(
+                    "project",
+                    True,
+                    f"project '{self.source.project}' is readable"
+                    + ("" if ids else " (it has no work items yet)"),
+                )
+            )
+            checks.append(quick._check_scope())
+            checks.extend(quick._check_fields())
+        finally:
+            quick.close()
+        return checks
+
+    def _token_fix(self) -> str:
+        env = self.source.token_env or "<token_env>"
+        return (
+            f"create a personal access token with scope 'Work Items (Read & write)' and put it "
+            f"in ${env}"
+        )
+
+    def _check_scope(self) -> Check:
+        try:
+            ids = self._run_wiql(self._scope_now().query(), 1)
+        except LinesightError as exc:
+            return _fail(
+                "scope",
+                exc,
+                "check area_paths, work_item_types and wiql of this source",
+            )
+        detail = "the scope query runs" + ("" if ids else ", but matches no work items")
+        return Check("scope", bool(ids), detail, "" if ids else "widen area_paths/work_item_types")
+
+    def _check_fields(self) -> list[Check]:
+        wanted = [
+            (n, f)
+            for n, f in (("kr_field", self.source.kr_field), ("team_field", self.source.team_field))
+            if f
+        ]
+        if not wanted:
+            return []
+        try:
+            answer = self._transport.send(
+                "list the work item fields", "GET", FIELDS, {"project": self.source.project}
+            )
+        except LinesightError as exc:
+            return [_fail("fields", exc, "the fields could not be listed; check the token's scope")]
+        known: dict[str, str] = {}
+        for field in _values(answer, "fields"):
+            if isinstance(field, dict):
+                ref, name = field.get("referenceName"), field.get("name")
+                if isinstance(ref, str):
+                    known[ref.casefold()] = ref
+                    if isinstance(name, str):
+                        known[name.casefold()] = ref
+        checks = []
+        for setting, value in wanted:
+            ref = known.get(value.casefold())
+            if ref is None:
+                close = sorted(r for r in set(known.values()) if r.startswith("Custom."))[:8]
+                checks.append(
+                    Check(
+                        setting,
+                        False,
+                        f"{setting} = {value!r} is not a field of project '{self.source.project}'",
+                        "use the field's reference name"
+                        + (f" (custom fields: {', '.join(close)})" if close else ""),
+                    )
+                )
+            elif ref != value:
+                checks.append(
+                    Check(setting, True, f"{value!r} is field {ref}", f"prefer {setting} = {ref!r}")
+                )
+            else:
+                checks.append(Check(setting, True, f"field {ref} exists"))
+        return checks
+
+    def close(self) -> None:
+        """Stop the worker threads and close pooled connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._transport.close()
+
+
+def _fail(name: str, exc: Exception, fix: str) -> Check:
+    return Check(name, False, str(exc), fix)
+
+
+def _values(answer: Any, what: str) -> list[Any]:
+    if isinstance(answer, dict) and isinstance(answer.get("value"), list):
+        return list(answer["value"])
+    raise PayloadError(f"{what}: expected an object with a 'value' list")
+
+
+def _ids_of(answer: Any) -> list[int]:
+    if not isinstance(answer, dict):
+        raise PayloadError("wiql: expected an object")
+    ids: list[int] = []
+    if isinstance(answer.get("workItems"), list):
+        for ref in answer["workItems"]:
+            if isinstance(ref, dict) and isinstance(ref.get("id"), int):
+                ids.append(ref["id"])
+    elif isinstance(answer.get("workItemRelations"), list):
+        # a link query (FROM WorkItemLinks): its targets are the matching items
+        for relation in answer["workItemRelations"]:
+            target = relation.get("target") if isinstance(relation, dict) else None
+            if isinstance(target, dict) and isinstance(target.get("id"), int):
+                ids.append(target["id"])
+    else:
+        raise PayloadError("wiql: the answer has neither 'workItems' nor 'workItemRelations'")
+    return ids

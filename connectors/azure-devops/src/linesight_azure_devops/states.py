@@ -1,0 +1,121 @@
+"""Work item states -> linesight's status categories, for every process.
+
+Every process (Agile, Scrum, CMMI, Basic and inherited custom ones) gives each state of each
+work item type a *state category* (``GET {project}/_apis/wit/workitemtypes/{type}/states``):
+Proposed -> todo, InProgress and Resolved -> in progress, Completed -> done, and Removed ->
+out of scope. The category, not the state's name, decides; names are only guessed from when a
+type's states cannot be read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from linesight.model import StatusCategory
+
+__all__ = ["REMOVED", "StateCatalog", "category_for"]
+
+log = logging.getLogger("linesight.azure_devops")
+
+REMOVED = "Removed"
+
+_CATEGORIES = {
+    "proposed": StatusCategory.TODO,
+    "inprogress": StatusCategory.IN_PROGRESS,
+    "resolved": StatusCategory.IN_PROGRESS,
+    "completed": StatusCategory.DONE,
+}
+
+# Only used when a type's states cannot be read: the system processes' own names.
+_GUESS = {
+    "new": "Proposed",
+    "proposed": "Proposed",
+    "to do": "Proposed",
+    "approved": "Proposed",
+    "design": "Proposed",
+    "active": "InProgress",
+    "in progress": "InProgress",
+    "committed": "InProgress",
+    "open": "InProgress",
+    "doing": "InProgress",
+    "resolved": "Resolved",
+    "done": "Completed",
+    "closed": "Completed",
+    "completed": "Completed",
+    "inactive": "Completed",
+    "removed": "Removed",
+    "cut": "Removed",
+}
+
+
+def category_for(state_category: str) -> StatusCategory | None:
+    """The status category of an Azure DevOps state category; ``None`` for Removed.
+
+    An unknown category (a future one) counts as in progress: visible, never silently done.
+    """
+    if state_category.casefold() == REMOVED.casefold():
+        return None
+    return _CATEGORIES.get(state_category.casefold(), StatusCategory.IN_PROGRESS)
+
+
+class StateCatalog:
+    """State categories per work item type of one project, read once per type. Thread-safe.
+
+    ``load(type_name)`` returns the ``value`` list of the type's states endpoint (or raises);
+    ``None`` means the type has no readable states (a 404), and names are guessed from then on.
+    """
+
+    def __init__(self, load: Callable[[str], list[dict[str, Any]] | None]) -> None:
+        self._load = load
+        self._types: dict[str, dict[str, tuple[str, str]]] = {}  # type -> state -> (name, cat)
+        self._lock = threading.Lock()
+        self._warned: set[tuple[str, str]] = set()
+
+    def _states(self, type_name: str) -> dict[str, tuple[str, str]]:
+        key = type_name.casefold()
+        known = self._types.get(key)
+        if known is not None:
+            return known
+        with self._lock:
+            known = self._types.get(key)
+            if known is None:
+                states = self._load(type_name) or []
+                known = {
+                    s["name"].casefold(): (s["name"], str(s.get("category") or ""))
+                    for s in states
+                    if isinstance(s, dict) and isinstance(s.get("name"), str)
+                }
+                self._types[key] = known
+            return known
+
+    def state_category(self, type_name: str, state: str) -> str:
+        """The Azure DevOps state category of ``state`` (``Proposed`` ... ``Removed``)."""
+        found = self._states(type_name).get(state.casefold())
+        if found and found[1]:
+            return found[1]
+        guess = _GUESS.get(state.casefold(), "InProgress")
+        if (type_name, state) not in self._warned:
+            self._warned.add((type_name, state))
+            log.warning(
+                "work item type %r has no state %r in its process; treating it as %s",
+                type_name,
+                state,
+                guess,
+            )
+        return guess
+
+    def category(self, type_name: str, state: str) -> StatusCategory | None:
+        """linesight's status category, or ``None`` when the state is a Removed one."""
+        return category_for(self.state_category(type_name, state))
+
+    def removed_states(self, type_names: Iterable[str]) -> set[str]:
+        """Names of the Removed-category states of these types (for the scope query)."""
+        names = {REMOVED.casefold(): REMOVED}
+        for type_name in type_names:
+            for name, category in self._states(type_name).values():
+                if category.casefold() == REMOVED.casefold():
+                    names.setdefault(name.casefold(), name)
+        return set(names.values())
