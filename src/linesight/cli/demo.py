@@ -44,8 +44,8 @@ def demo(
         typer.Option("--dir", help="Where the demo organisation and outputs go.", file_okay=False),
     ] = Path("linesight-demo"),
     items: Annotated[
-        int, typer.Option(min=10, help="Work items across the three trackers.")
-    ] = 3000,
+        int, typer.Option(min=50, help="Work items across the three trackers.")
+    ] = 1500,
     seed: Annotated[int, typer.Option(help="Seed of the generated organisation.")] = 7,
     port: Annotated[int, typer.Option(help="Sandbox port (0: a free one).")] = 0,
 ) -> None:

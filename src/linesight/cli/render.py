@@ -64,15 +64,9 @@ def print_analysis(console: Console, result: AnalysisResult) -> None:
     console.print(head)
 
     table = Table(title="Objectives", title_justify="left", show_edge=False)
-    for column in (
-        "objective",
-        "effective WIP",
-        "limit",
-        "throughput/wk",
-        "lead time d",
-        "age p50/p85 d",
-    ):
-        table.add_column(column, justify="left" if column == "objective" else "right")
+    table.add_column("objective", overflow="fold")
+    for column in ("WIP", "limit", "done/wk", "lead d", "age p50/p85 d"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for o in result.objectives:
         if not o.active:
             continue
