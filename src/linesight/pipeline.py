@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from linesight.lock import RunLock
 from linesight.model import ItemRef, Operation, WorkItem
 from linesight.okrs import OkrFile
 from linesight.settings import Settings
-from linesight.store import Store, SyncMode
+from linesight.store import Snapshot, Store, SyncMode
 from linesight.sync import SyncProgress, SyncReport, sync_full, sync_incremental
 from linesight.thresholds import Threshold, breached
 from linesight.trend import compute_trend
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnalysisRun",
     "JobOutcome",
+    "TrendBaseline",
     "analyze_store",
     "apply_operations",
     "atomic_write",
@@ -67,6 +69,14 @@ def atomic_write(path: Path, text: str) -> Path:
     return path
 
 
+class TrendBaseline(StrEnum):
+    """What the trend in a result compares with."""
+
+    NONE = "none"  # no trend (plan, apply, export)
+    LAST_SNAPSHOT = "last_snapshot"  # the nightly job: this run against the previous run
+    LAST_RUN = "last_run"  # read-only commands: the change the last run saw, or since it
+
+
 @dataclass(slots=True)
 class AnalysisRun:
     """An analysis of the store, with what write-back planning needs to know of the items."""
@@ -83,9 +93,9 @@ def analyze_store(
     store: Store,
     *,
     now: datetime | None = None,
-    with_trend: bool = True,
+    trend: TrendBaseline = TrendBaseline.LAST_RUN,
 ) -> AnalysisRun:
-    """Analyse every stored item against the OKRs; the trend compares with the last snapshot."""
+    """Analyse every stored item against the OKRs, with the trend against ``trend``'s baseline."""
     label = settings.writeback.orphan_label
     folded = label.casefold()
     labelled: dict[ItemRef, tuple[str, ...]] = {}
@@ -107,17 +117,28 @@ def analyze_store(
     )
     present.update(ItemRef(source=o.source, key=o.key) for o in analysis.result.orphans)
     result = analysis.result
-    if with_trend:
-        previous = store.latest_snapshot()
+    if trend is not TrendBaseline.NONE:
+        previous = _baseline(store, trend)
         if previous is not None:
             try:
                 before = AnalysisResult.model_validate(previous.result)
             except ValueError:
                 log.warning("the previous snapshot is unreadable; no trend this time")
             else:
-                trend = compute_trend(result, before)
-                result = result.model_copy(update={"trend": trend.model_dump(mode="json")})
+                change = compute_trend(result, before)
+                result = result.model_copy(update={"trend": change.model_dump(mode="json")})
     return AnalysisRun(analysis=analysis, result=result, labelled=labelled, present=present)
+
+
+def _baseline(store: Store, trend: TrendBaseline) -> Snapshot | None:
+    latest = store.latest_snapshot()
+    if trend is TrendBaseline.LAST_SNAPSHOT or latest is None:
+        return latest
+    synced = [s.last_success for s in store.source_states() if s.last_success is not None]
+    if not synced or max(synced) <= latest.summary.created_at:
+        # no sync since the last run: the data are what it analysed; show its trend
+        return store.previous_snapshot()
+    return latest
 
 
 def plan_from_store(run: AnalysisRun, settings: Settings, store: Store) -> list[Operation]:
@@ -283,7 +304,7 @@ def run_job(
         report = sync(
             settings, store, objectives=okrs.objectives, cycle=okrs.cycle, progress=sync_progress
         )
-        run = analyze_store(settings, okrs, store, now=clock())
+        run = analyze_store(settings, okrs, store, now=clock(), trend=TrendBaseline.LAST_SNAPSHOT)
         errors = {r.source: r.error or "" for r in report.failed}
         written, problems = write_outputs(
             settings, run, store, output_dir or settings.output_dir, source_errors=errors

@@ -9,7 +9,7 @@ import typer
 
 from linesight.cli.common import ConfigOpt, err_console, exits_cleanly, load_with_okrs
 from linesight.cli.options import ExportFormat, OkrsOpt, OutputOpt
-from linesight.pipeline import analyze_store, atomic_write
+from linesight.pipeline import TrendBaseline, analyze_store, atomic_write
 from linesight.store import Store
 
 
@@ -44,7 +44,7 @@ def export(
     if source is not None:
         settings.source(source)
     with Store.open(settings.state_dir) as store:
-        run = analyze_store(settings, okr_file, store, with_trend=False)
+        run = analyze_store(settings, okr_file, store, trend=TrendBaseline.NONE)
     text = export_graph(
         run.analysis.graph,
         fmt.value,

@@ -17,7 +17,7 @@ from linesight.cli.common import (
 from linesight.cli.options import OkrsOpt, PlanFormat
 from linesight.cli.render import count_progress, print_apply, print_plan
 from linesight.lock import RunLock
-from linesight.pipeline import analyze_store, apply_operations, plan_from_store
+from linesight.pipeline import TrendBaseline, analyze_store, apply_operations, plan_from_store
 from linesight.store import Store
 
 MaxWritesOpt = Annotated[
@@ -41,7 +41,7 @@ def plan(
     """
     settings, okr_file = load_with_okrs(config, okrs)
     with Store.open(settings.state_dir) as store:
-        run = analyze_store(settings, okr_file, store, with_trend=False)
+        run = analyze_store(settings, okr_file, store, trend=TrendBaseline.NONE)
         operations = plan_from_store(run, settings, store)
     if fmt is PlanFormat.JSON:
         typer.echo(json.dumps([op.model_dump(mode="json") for op in operations], indent=2))
@@ -62,7 +62,7 @@ def apply(
     """
     settings, okr_file = load_with_okrs(config, okrs)
     with RunLock(settings.state_dir), Store.open(settings.state_dir) as store:
-        run = analyze_store(settings, okr_file, store, with_trend=False)
+        run = analyze_store(settings, okr_file, store, trend=TrendBaseline.NONE)
         operations = plan_from_store(run, settings, store)
         with count_progress("write-back") as progress:
             report = apply_operations(
