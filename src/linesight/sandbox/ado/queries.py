@@ -1,0 +1,101 @@
+"""``POST {project}/_apis/wit/wiql``: a flat WIQL query over the store, capped like the service.
+
+Parsing and evaluation live in :mod:`linesight.sandbox.wiql`; this module narrows the scan by
+id and project, enforces the 20,000-result cap and writes the answer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+
+from linesight.sandbox.ado.errors import AdoError, bad_request
+from linesight.sandbox.ado.params import int_arg
+from linesight.sandbox.ado.responses import JSON
+from linesight.sandbox.ado.store import Project, Store, iso
+from linesight.sandbox.wiql import Context, WiqlError, compile_query, parse
+from linesight.sandbox.wire import Request, Response
+
+__all__ = ["MAX_WIQL_RESULTS", "wiql"]
+
+
+MAX_WIQL_RESULTS = 20000
+
+
+def wiql(store: Store, request: Request, project: Project | None) -> Response:
+    """Run the posted WIQL query; a 400 with the service's message if it is refused."""
+    body = request.json()
+    text = body.get("query") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        raise AdoError(
+            400,
+            "Value cannot be null.\r\nParameter name: wiql",
+            "ArgumentNullException",
+            namespace="System",
+        )
+    top = int_arg(request, "$top")
+    time_precision = (request.arg("timePrecision") or "").casefold() == "true"
+    caller = store.caller(request)
+    now = store.clock().astimezone(UTC)
+    try:
+        query = parse(text)
+        context = Context(
+            project=project.name if project is not None else None,
+            now=now,
+            time_precision=time_precision,
+            me=(caller["uniqueName"], caller["displayName"]),
+            path_exists=store.path_exists,
+        )
+        plan = compile_query(query, store.registry, context)
+    except WiqlError as exc:
+        raise bad_request(exc.message, exc.type_key) from None
+    with store.lock:
+        low = bisect.bisect_left(store.ids, plan.id_low) if plan.id_low is not None else 0
+        high = (
+            bisect.bisect_right(store.ids, plan.id_high)
+            if plan.id_high is not None
+            else len(store.ids)
+        )
+        items, wanted, predicate = store.items, plan.projects, plan.predicate
+        rows: list[Mapping[str, Any]] = [
+            item.fields
+            for item_id in store.ids[low:high]
+            if (item := items[item_id])
+            and (wanted is None or item.project.name.casefold() in wanted)
+            and predicate(item.fields)
+        ]
+    limit = MAX_WIQL_RESULTS if top is None else min(top, MAX_WIQL_RESULTS)
+    if len(rows) > limit and (top is None or top > MAX_WIQL_RESULTS):
+        raise bad_request(
+            f"VS402337: The number of work items returned exceeds the size limit of "
+            f"{MAX_WIQL_RESULTS}. Change the query to return fewer items.",
+            "WorkItemTrackingQueryResultSizeLimitExceededException",
+        )
+    if plan.order_by:
+        rows = plan.sort(rows)
+    rows = rows[:limit]
+    fields_url = f"{store.app_url}/_apis/wit/fields/"
+    columns = [
+        {"referenceName": f.ref, "name": f.name, "url": fields_url + f.ref} for f in plan.select
+    ]
+    head: dict[str, Any] = {
+        "queryType": "flat",
+        "queryResultType": "workItem",
+        "asOf": iso(now),
+        "columns": columns,
+    }
+    if plan.order_by:
+        head["sortColumns"] = [
+            {
+                "field": {"referenceName": f.ref, "name": f.name, "url": fields_url + f.ref},
+                "descending": d,
+            }
+            for f, d in plan.order_by
+        ]
+    prefix = json.dumps(head, separators=(",", ":"))[:-1].encode()
+    item_base = f"{store.app_url}/_apis/wit/workItems/"
+    refs = ",".join(f'{{"id":{f["System.Id"]},"url":"{item_base}{f["System.Id"]}"}}' for f in rows)
+    return Response(200, prefix + b',"workItems":[' + refs.encode() + b"]}", {"Content-Type": JSON})

@@ -1,0 +1,99 @@
+"""A whole WIQL query compiled against the fields and a context: a :class:`Plan`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from linesight.sandbox.wiql.errors import WiqlError
+from linesight.sandbox.wiql.fields import Field, FieldRegistry
+from linesight.sandbox.wiql.predicates import Predicate, compile_condition, sort_key
+from linesight.sandbox.wiql.query import BoolOp, Condition, Expr, Not, Query
+from linesight.sandbox.wiql.values import Context, number_value, text_value
+
+__all__ = ["Plan", "compile_query"]
+
+
+@dataclass(slots=True)
+class Plan:
+    """A compiled query: the filter, hints to narrow the scan, and the output columns."""
+
+    predicate: Predicate
+    select: list[Field]
+    order_by: list[tuple[Field, bool]]
+    id_low: int | None = None  # inclusive bounds on System.Id implied by top-level ANDs
+    id_high: int | None = None
+    projects: frozenset[str] | None = None  # casefolded project names implied by top-level ANDs
+    _keys: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+
+    def sort(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """``rows`` (work item field dicts) in the query's order; by id when it names none."""
+        rows = sorted(rows, key=lambda f: f.get("System.Id", 0))
+        for entry, descending in reversed(self.order_by):
+            if entry.ref == "System.Id":
+                rows.sort(key=lambda f: f.get("System.Id", 0), reverse=descending)
+                continue
+            key = sort_key(entry)
+            present = [r for r in rows if r.get(entry.ref) is not None]
+            missing = [r for r in rows if r.get(entry.ref) is None]
+            present.sort(key=key, reverse=descending)
+            # Empty values sort first ascending and last descending, as in Azure DevOps.
+            rows = present + missing if descending else missing + present
+        return rows
+
+
+def compile_query(query: Query, fields: FieldRegistry, context: Context) -> Plan:
+    """Resolve fields and values of ``query``; raise :class:`WiqlError` like the service."""
+    select = [_resolve(fields, name) for name in query.select]
+    order = [(_resolve(fields, name), desc) for name, desc in query.order_by]
+    if query.where is None:
+        return Plan(lambda _f: True, select, order)
+    predicate = _compile(query.where, fields, context)
+    plan = Plan(predicate, select, order)
+    conjuncts = (
+        query.where.parts
+        if isinstance(query.where, BoolOp) and query.where.op == "and"
+        else (query.where,)
+    )
+    for part in conjuncts:
+        if isinstance(part, Condition):
+            _narrow(plan, part, fields, context)
+    return plan
+
+
+def _resolve(fields: FieldRegistry, name: str) -> Field:
+    found = fields.resolve(name)
+    if found is None:
+        raise WiqlError(
+            f"TF51005: The query references a field that does not exist. "
+            f"The error is caused by «[{name}]»."
+        )
+    return found
+
+
+def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context) -> None:
+    target = _resolve(fields, cond.field)
+    if target.ref == "System.Id" and cond.op in ("=", ">", ">=", "<", "<="):
+        number = int(number_value(cond.values[0], target))
+        low = {"=": number, ">": number + 1, ">=": number}.get(cond.op)
+        high = {"=": number, "<": number - 1, "<=": number}.get(cond.op)
+        if low is not None:
+            plan.id_low = low if plan.id_low is None else max(plan.id_low, low)
+        if high is not None:
+            plan.id_high = high if plan.id_high is None else min(plan.id_high, high)
+    elif target.ref == "System.TeamProject" and cond.op in ("=", "in"):
+        names = frozenset(text_value(v, target, context).casefold() for v in cond.values)
+        plan.projects = names if plan.projects is None else plan.projects & names
+
+
+def _compile(expr: Expr, fields: FieldRegistry, context: Context) -> Predicate:
+    if isinstance(expr, BoolOp):
+        parts = [_compile(p, fields, context) for p in expr.parts]
+        if expr.op == "and":
+            return lambda f: all(p(f) for p in parts)
+        return lambda f: any(p(f) for p in parts)
+    if isinstance(expr, Not):
+        inner = _compile(expr.inner, fields, context)
+        return lambda f: not inner(f)
+    return compile_condition(expr, _resolve(fields, expr.field), context)
