@@ -1,0 +1,1 @@
+"""Every built-in connector against the connector contract suite (linesight.testing.contract)."""

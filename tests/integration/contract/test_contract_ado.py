@@ -1,0 +1,20 @@
+"""The Azure DevOps connector against the connector contract suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from contract.harnesses import AzureDevOpsHarness, serve
+from linesight.testing.contract import ConnectorContract, ConnectorHarness
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[ConnectorHarness]:
+    with serve() as server:
+        yield AzureDevOpsHarness(server)
+
+
+class TestAzureDevOpsContract(ConnectorContract):
+    """Every contract of the suite; the ``harness`` fixture above plugs the connector in."""
