@@ -264,6 +264,8 @@ class JobOutcome:
     operations: list[Operation] = field(default_factory=list)
     writeback: ApplyReport | None = None
     breaches: list[str] = field(default_factory=list)
+    # planned operations not made because their source's sync failed in this run
+    held_back: list[Operation] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -295,8 +297,9 @@ def run_job(
 ) -> JobOutcome:
     """The nightly job: lock, sync every source, analyse, write outputs, snapshot, write back.
 
-    A source that fails keeps its last good data; the run goes on and reports it. Write-back
-    happens only when ``apply`` is true (``--apply`` or ``writeback.enabled``).
+    A source that fails keeps its last good data; the run goes on and reports it, and holds
+    back that source's write-back (``JobOutcome.held_back``). Write-back happens only when
+    ``apply`` is true (``--apply`` or ``writeback.enabled``).
     """
     clock = now or (lambda: datetime.now(UTC))
     with RunLock(settings.state_dir), Store.open(settings.state_dir) as store:
@@ -315,8 +318,12 @@ def run_job(
         )
         if apply:
             outcome.operations = plan_from_store(run, settings, store)
+            # A source whose sync failed has stale data (and is likely unreachable): writing
+            # back to it would act on old findings, so it waits for the next good sync.
+            stale = set(errors)
+            outcome.held_back = [op for op in outcome.operations if op.source in stale]
             outcome.writeback = apply_operations(
-                outcome.operations,
+                [op for op in outcome.operations if op.source not in stale],
                 settings,
                 store,
                 force=force,

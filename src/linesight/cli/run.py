@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,11 @@ def execute(
         print_apply(out, outcome.writeback)
     elif not apply:
         out.print("write-back: dry run (use --apply or writeback.enabled to write)")
+    for source, count in sorted(Counter(op.source for op in outcome.held_back).items()):
+        out.print(
+            f"write-back to '{source}' held back ({count} operations): its sync failed, so its "
+            "data may be stale; the next run that syncs it catches up"
+        )
     out.print(
         f"outputs in [bold]{settings.output_dir}[/]: " + ", ".join(p.name for p in outcome.outputs)
     )

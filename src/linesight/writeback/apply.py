@@ -8,8 +8,10 @@ and the connectors make them idempotently (labels are compared with the item's c
 managed comment is found by its marker before anything is created), so it converges without
 duplicates.
 
-Per-item problems (403 on one project, a deleted item) are reported and skipped; only errors
-that concern a whole source (bad credentials) stop that source's remaining operations.
+Per-item problems (403 on one project, a deleted item) are reported and skipped; errors that
+concern a whole source stop that source's remaining operations: bad credentials stop the run,
+and a source still unreachable after the retry policy gave up (connection refused, 5xx on and
+on) has its remaining operations skipped, instead of each of them waiting out the retries again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from linesight.connector import Connector
-from linesight.errors import AuthError, LinesightError, UserError
+from linesight.errors import AuthError, LinesightError, TransientError, UserError
 from linesight.model import Operation, OperationKind, OperationResult, OperationStatus
 from linesight.store import JournalState, Store
 from linesight.writeback.plan import comment_hash
@@ -84,6 +86,9 @@ def _apply_one(store: Store, connector: Connector, op: Operation) -> OperationRe
     except AuthError:
         store.journal_finish(entry, JournalState.FAILED, "credentials or permissions")
         raise
+    except TransientError as exc:
+        store.journal_finish(entry, JournalState.FAILED, str(exc))
+        raise  # retries exhausted: the caller stops this source
     except LinesightError as exc:
         store.journal_finish(entry, JournalState.FAILED, str(exc))
         return OperationResult(operation=op, status=OperationStatus.FAILED, message=str(exc))
@@ -112,8 +117,27 @@ def apply_plan(
     for op in operations:
         by_source.setdefault(op.source, {}).setdefault(op.key, []).append(op)
 
+    unreachable: dict[str, str] = {}  # source -> why its remaining operations are skipped
+
     def run_item(connector: Connector, ops: list[Operation]) -> list[OperationResult]:
-        return [_apply_one(store, connector, op) for op in ops]
+        results: list[OperationResult] = []
+        for op in ops:
+            why = unreachable.get(op.source)
+            if why is not None:
+                results.append(
+                    OperationResult(operation=op, status=OperationStatus.SKIPPED, message=why)
+                )
+                continue
+            try:
+                results.append(_apply_one(store, connector, op))
+            except TransientError as exc:
+                why = f"not attempted: source '{op.source}' is unreachable ({exc})"
+                if unreachable.setdefault(op.source, why) is why:
+                    log.error("write-back to '%s' stopped: %s", op.source, exc)
+                results.append(
+                    OperationResult(operation=op, status=OperationStatus.FAILED, message=str(exc))
+                )
+        return results
 
     for source, items in by_source.items():
         connector = connectors.get(source)
