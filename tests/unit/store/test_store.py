@@ -515,7 +515,7 @@ def test_incompatible_payload_asks_for_a_full_sync(store: Store) -> None:
 def test_a_store_locked_too_long_is_a_store_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import linesight.store as store_module
+    import linesight.store.connection as store_module
 
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
     with Store.open(tmp_path) as store:
