@@ -86,3 +86,51 @@ def test_config_show_masks_tokens(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 0, result.output
     assert "canary-config-show-token" not in result.output
     assert json.loads(result.output)["sources"][0]["token"] == "**********"
+
+
+from tests.unit.test_okrs import VALID  # noqa: E402 - the shared valid OKR file
+
+BAD_OKRS = [
+    ("target: 3.0", "target: lots", ":11: objectives[0].key_results[0].target: must be a number"),
+    ("baseline: 2.1", "baseline: 3.0", ":11: objectives[0].key_results[0].target: equals the"),
+    ("owner: Payments", "ownr: Payments", ":5: objectives[0].ownr: unknown field"),
+    ("id: O0", "id: O1", ":18: objectives[1].id: duplicate objective id 'O1'"),
+    ("id: KR1.2", "id: KR1.1", ":23: key_results[0].id: duplicate key result id 'KR1.1'"),
+    ("objective: O1", "objective: O7", ":24: key_results[0].objective: unknown objective 'O7'"),
+    ("- jira:PAY-12", "- PAY12", ":13: objectives[0].key_results[0].work: 'PAY12' is not"),
+    ("wip_limit: 12", "wip_limit: -1", ":6: objectives[0].wip_limit: must be 0 or more"),
+    ("cycle: 2026-Q4", "cycle: [2026", ":2: invalid YAML"),
+]
+BAD_SETTINGS = [
+    ("[writeback]\nmax_writs = 1\n", "writeback.max_writs: unknown setting"),
+    ('[analysis]\nwip_level = "team"\n', "analysis.wip_level"),
+    ('[[sources]]\nname = "x"\nkind = "gitlab"\nurl = "https://x"\n', "Input tag 'gitlab'"),
+    ('[[sources]]\nname = "x"\nkind = "jira"\nurl = "https://x"\n', "needs 'projects' or 'jql'"),
+    ("okrs = [", "invalid TOML"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BAD_OKRS, ids=[b[2] for b in BAD_OKRS])
+def test_every_bad_okr_file_is_one_clear_line_and_exit_2(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    okrs = tmp_path / "okrs.yaml"
+    okrs.write_text(VALID.replace(old, new, 1))
+    settings = tmp_path / "linesight.toml"
+    settings.write_text(f'okrs = "{okrs}"\nstate_dir = "{tmp_path / "state"}"\n')
+    result = runner.invoke(app, ["analyze", "-c", str(settings)], terminal_width=300)
+    assert result.exit_code == 2, result.output
+    assert f"{okrs}{expected}" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_SETTINGS, ids=[b[1] for b in BAD_SETTINGS])
+def test_every_bad_settings_file_is_a_clear_line_and_exit_2(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    settings = tmp_path / "linesight.toml"
+    settings.write_text(text)
+    result = runner.invoke(app, ["run", "-c", str(settings)], terminal_width=300)
+    assert result.exit_code == 2, result.output
+    assert f"{settings}: " in result.output and expected in result.output
+    assert "Traceback" not in result.output
