@@ -82,7 +82,9 @@ class RetryPolicy:
     def wait_for(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
         requested = exc.retry_after if isinstance(exc, TransientError) else None
-        if requested is not None:
+        # "Retry-After: 0" from a rate limiter means "now" to every client at once; retrying all
+        # of them in the same instant just burns attempts, so back off as if nothing was asked
+        if requested is not None and requested > 0:
             wait = min(requested, self.max_single_wait)
         else:
             wait = random.uniform(

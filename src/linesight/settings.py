@@ -26,7 +26,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from linesight.errors import ConfigError
 
@@ -295,6 +300,12 @@ def load_settings(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); "
+                "save the file as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     elif config is not None:
@@ -304,7 +315,9 @@ def load_settings(
 
     env = dict(_read_dotenv(dotenv) if dotenv is not None else {})
     env.update(os.environ if environ is None else environ)
-    for source in data.get("sources", []) or []:
+    sources = data.get("sources")
+    # anything but a list (`sources = true`) is left for validation to name
+    for source in sources if isinstance(sources, list) else []:
         if not isinstance(source, dict):
             continue
         if "token" in source:
@@ -324,6 +337,12 @@ def load_settings(
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, str(path))) from None
+    except SettingsError as exc:
+        # a LINESIGHT_* variable for a list or table that is not JSON (pydantic-settings' rule)
+        raise ConfigError(
+            f"environment: {exc}; a LINESIGHT_* variable holding a list or a table must be JSON, "
+            "e.g. LINESIGHT_OUTPUT__REPORT_FORMATS='[\"html\"]'"
+        ) from None
     finally:
         for key, old in saved.items():
             if old is None:

@@ -2,7 +2,9 @@
 
 The server asks a :class:`FaultInjector` once per tracker request, *before* the tracker app sees
 it, so an injected failure never leaves a write half-done: either the write happened and the
-client got its answer, or nothing happened. Decisions come from one seeded RNG under a lock, so
+client got its answer, or nothing happened. The one exception is asked for by name: ``lost``
+lets the tracker make the write and then drops the answer, to test that clients do not
+duplicate a write they cannot know was made. Decisions come from one seeded RNG under a lock, so
 a run with the same seed and the same request order sees the same faults.
 """
 
@@ -15,10 +17,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultConfig", "FaultInjector"]
+__all__ = ["ALL_FAULT_KINDS", "FAULT_KINDS", "Fault", "FaultConfig", "FaultInjector"]
 
-FaultKind = Literal["429", "500", "503", "drop"]
+FaultKind = Literal["429", "500", "503", "drop", "lost"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "503", "drop")
+"""The default kinds: each fails a request before the tracker sees it."""
+ALL_FAULT_KINDS: tuple[FaultKind, ...] = (*FAULT_KINDS, "lost")
+"""Plus ``lost``, only when asked for: the tracker *handles* the request (a write is made),
+then the connection closes without the answer — what a client cannot tell from ``drop``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +32,9 @@ class FaultConfig:
     """What the sandbox does to tracker requests (control endpoints are never affected).
 
     ``latency_ms``: sleep before answering each request. ``fail_rate``: probability (0..1) that a
-    request fails with one of ``kinds`` (429 with ``Retry-After``, 500, 503, or a connection
-    closed without an answer). ``rate_limit``: requests per second allowed; beyond it, 429 with
+    request fails with one of ``kinds`` (429 with ``Retry-After``, 500, 503, a connection
+    closed without an answer, or — opt-in — ``lost``: handled, then closed without the
+    answer). ``rate_limit``: requests per second allowed; beyond it, 429 with
     ``Retry-After`` and ``X-RateLimit-*`` headers. ``seed``: the RNG seed. ``retry_after``: the
     seconds named in ``Retry-After``.
     """
@@ -50,10 +57,11 @@ class FaultConfig:
             )
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0 seconds, got {self.retry_after}")
-        unknown = [k for k in self.kinds if k not in FAULT_KINDS]
+        unknown = [k for k in self.kinds if k not in ALL_FAULT_KINDS]
         if unknown or not self.kinds:
             raise ValueError(
-                f"kinds must be a non-empty subset of {list(FAULT_KINDS)}, got {list(self.kinds)}"
+                f"kinds must be a non-empty subset of {list(ALL_FAULT_KINDS)}, "
+                f"got {list(self.kinds)}"
             )
 
     @classmethod
@@ -105,7 +113,7 @@ def _strict_int(value: Any, name: str) -> int:
 class Fault:
     """One decided failure. ``status`` is ``None`` for a dropped connection."""
 
-    kind: Literal["429", "500", "503", "drop", "rate_limit"]
+    kind: Literal["429", "500", "503", "drop", "lost", "rate_limit"]
     status: int | None
     headers: dict[str, str]
 
@@ -147,8 +155,8 @@ class FaultInjector:
                     return fault
             if config.fail_rate > 0.0 and self._rng.random() < config.fail_rate:
                 kind = self._rng.choice(config.kinds)
-                if kind == "drop":
-                    return Fault("drop", None, {})
+                if kind in ("drop", "lost"):
+                    return Fault(kind, None, {})
                 if kind == "429":
                     return Fault("429", 429, {"Retry-After": str(config.retry_after)})
                 return Fault(kind, int(kind), {})

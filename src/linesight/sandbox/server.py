@@ -3,7 +3,8 @@
 Every tracker instance is a :class:`~linesight.sandbox.wire.TrackerApp` mounted at a path:
 a Jira site at ``/jira/{name}`` (REST under ``/jira/{name}/rest/api/{2|3}/...``), an Azure DevOps
 organization at ``/ado/{organization}``. The server owns the sockets, the latency and fault
-injection (before an app sees the request, so a fault never leaves a write half-done) and the
+injection (before an app sees the request, so a fault never leaves a write half-done — except
+the opt-in ``lost`` kind, which drops the answer *after* the app made the write) and the
 request log; the apps own the tracker semantics.
 
 Control endpoints (no auth, no faults, not logged)::
@@ -25,6 +26,7 @@ import ipaddress
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -247,7 +249,7 @@ class SandboxServer:
         route = self._route(path)
         fault = self._injector.decide()
         response: Response | None
-        if fault is not None:
+        if fault is not None and fault.kind != "lost":
             response = _fault_response(fault, path)
         elif route is None:
             response = _not_found(path, sorted(self._apps))
@@ -269,6 +271,8 @@ class SandboxServer:
             except Exception:
                 log.exception("sandbox app %s failed on %s %s", mount, method, path)
                 response = _error(path, 500, "Internal server error in the linesight sandbox.")
+            if fault is not None:  # "lost": handled (a write is made), the answer never sent
+                response = None
         entry: dict[str, Any] = {
             "method": method,
             "path": path,
@@ -332,6 +336,13 @@ class _HTTPServer(ThreadingHTTPServer):
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-request (killed, timed out, closed its pool) is normal
+        # life for a server, not a traceback on stderr; anything else still is one.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         # Idle keep-alive connections would otherwise keep their handler threads (and a
