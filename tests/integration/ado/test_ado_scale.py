@@ -60,10 +60,15 @@ def test_full_sync_of_over_20000_items_returns_every_item_correctly(
     )
     before = len(control(big_sandbox, "requests"))
     connector = AzureDevOpsConnector(source)
+    seen: list[tuple[int, int | None]] = []
     try:
-        items = list(connector.fetch(None))
+        items = list(connector.fetch(None, progress=lambda done, total: seen.append((done, total))))
     finally:
         connector.close()
+    # two WIQL pages: items are read while the second is queried, so the total comes later
+    assert seen[0] == (0, None)
+    assert seen[-1] == (len(items), len(items))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     requests = len(control(big_sandbox, "requests")) - before
     got = {item.key: item for item in items}
     assert len(got) == len(items)

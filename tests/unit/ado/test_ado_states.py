@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,21 @@ def test_unknown_types_fall_back_to_names_with_one_warning(
     assert catalog.category("Mystery", "Doing") is StatusCategory.IN_PROGRESS
     assert catalog.category("Mystery", "Removed") is None
     assert caplog.text.count("'Done'") == 1
+
+
+def test_two_types_load_side_by_side_and_each_once() -> None:
+    # Both loads must be under way at once to pass the barrier: a catalog reading one type at
+    # a time would time out here.
+    barrier = threading.Barrier(2, timeout=5)
+    calls: list[str] = []
+
+    def load(name: str) -> list[dict[str, Any]]:
+        calls.append(name)
+        barrier.wait()
+        return [{"name": "Doing", "category": "InProgress"}]
+
+    catalog = StateCatalog(load)
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(catalog.category, ["Bug", "Epic", "Bug", "Epic"], ["Doing"] * 4))
+    assert found == [StatusCategory.IN_PROGRESS] * 4
+    assert sorted(calls) == ["Bug", "Epic"]

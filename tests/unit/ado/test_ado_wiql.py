@@ -15,6 +15,7 @@ from linesight_azure_devops.wiql import (
     check_condition,
     collect_ids,
     date_literal,
+    id_pages,
     is_full_query,
     quote,
 )
@@ -138,3 +139,25 @@ def test_small_and_empty_results() -> None:
     server = FakeServer([3, 1, 2])
     assert collect_ids(server.run, server.query_for) == [1, 2, 3]
     assert server.queries == 1
+
+
+def test_pages_arrive_one_by_one_and_say_which_is_the_last() -> None:
+    server = FakeServer(list(range(1, 45_001)))
+    pages = id_pages(server.run, server.query_for)
+    first, last = next(pages)
+    assert (len(first), last) == (MAX_RESULTS, False)
+    assert server.queries == 1  # the next page is read only when asked for
+    rest = list(pages)
+    assert [(len(page), last) for page, last in rest] == [(MAX_RESULTS, False), (5_000, True)]
+    assert [i for page, _ in [(first, False), *rest] for i in page] == list(range(1, 45_001))
+
+
+def test_an_id_a_server_repeats_comes_once() -> None:
+    class Repeating(FakeServer):
+        def run(self, query: str, top: int | None) -> list[int]:
+            return [*super().run(query, top), 1]  # the first id again, on every page
+
+    server = Repeating(list(range(1, MAX_RESULTS + 11)))
+    pages = list(id_pages(server.run, server.query_for))
+    assert [i for page, _ in pages for i in page] == list(range(1, MAX_RESULTS + 11))
+    assert pages[-1][1] is True

@@ -1,9 +1,11 @@
 """The Azure DevOps Boards connector: :class:`AzureDevOpsConnector`.
 
 Sync reads ids with WIQL (:mod:`.wiql`: project-bounded, paged past the 20,000-result limit)
-and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations``, ``concurrency``
-batches in flight, as plain JSON mapped by :mod:`.mapping` — about 5 requests per 1,000 items.
-State categories come from each type's states (:mod:`.states`); write-back is :mod:`.writes`.
+and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations`` — about 5
+requests per 1,000 items. The batches of one WIQL page are read while the next page is queried,
+``2 x concurrency`` of them in flight (:data:`READ_AHEAD`), each decoded and mapped by
+:class:`~.mapping.BatchMapper` in the worker that read it. State categories come from each
+type's states (:mod:`.states`); write-back is :mod:`.writes`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from itertools import chain
+from typing import Any, TypeVar, cast
 
 from linesight.connector import Check, CurrentState, Progress, Watermark
 from linesight.errors import (
@@ -26,7 +30,7 @@ from linesight.errors import (
 from linesight.model import Operation, OperationResult, WorkItem
 from linesight.retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
 from linesight.settings import AzureDevOpsSource
-from linesight_azure_devops.mapping import MappingContext, map_work_item
+from linesight_azure_devops.mapping import BatchMapper, MappingContext
 from linesight_azure_devops.states import StateCatalog
 from linesight_azure_devops.transport import (
     FIELDS,
@@ -42,6 +46,7 @@ from linesight_azure_devops.wiql import (
     TooManyResultsError,
     check_condition,
     collect_ids,
+    id_pages,
     is_full_query,
 )
 from linesight_azure_devops.writes import Writer, comment_plain_text, tag_state
@@ -53,7 +58,16 @@ log = logging.getLogger("linesight.azure_devops")
 BATCH_SIZE = 200
 """The most ids ``workitemsbatch`` accepts in one request."""
 
+READ_AHEAD = 2
+"""Reads keep ``READ_AHEAD x concurrency`` requests in flight (at most 64; ``concurrency = 1``
+stays serial). They only read, up to 200 items each; Azure DevOps meters the work a caller
+causes (TSTUs), which is the same however it is spread, and an answer asking to slow down
+(``Retry-After``) pauses every thread. At 100 ms per request a full read is bound by
+``requests x latency / in flight``: twice the requests in flight, half the wait."""
+
 _TOO_MANY = "VS402337"
+_END: Any = object()  # the end of an iterator, for next(iterator, _END)
+T = TypeVar("T")
 
 
 class AzureDevOpsConnector:
@@ -71,12 +85,14 @@ class AzureDevOpsConnector:
         self._scope_keys: set[str] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._writer = Writer(source.project, self._transport.attempt, self._retry)
-        self._context = MappingContext(
-            source=source.name,
-            org_url=self._transport.url,
-            category=self._states.category,
-            kr_field=source.kr_field,
-            team_field=source.team_field,
+        self._mapper = BatchMapper(
+            MappingContext(
+                source=source.name,
+                org_url=self._transport.url,
+                category=self._states.category,
+                kr_field=source.kr_field,
+                team_field=source.team_field,
+            )
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -84,23 +100,60 @@ class AzureDevOpsConnector:
     def fetch(
         self, since: Watermark | None, progress: Progress | None = None
     ) -> Iterator[WorkItem]:
-        """Every in-scope item changed at or after ``since`` (``None``: every in-scope item)."""
-        ids = self._ids(changed_since=since.since if since is not None else None)
-        if since is None:
-            self._scope_keys = {str(i) for i in ids}
-        total = len(ids)
-        if progress is not None:
-            progress(0, total)
-        batches = [ids[i : i + BATCH_SIZE] for i in range(0, total, BATCH_SIZE)]
+        """Every in-scope item changed at or after ``since`` (``None``: every in-scope item).
+
+        Items of the first 20,000 ids are being read while WIQL pages the next ones; ``total``
+        is passed to ``progress`` once the last page is in (``None`` until then).
+        """
+        query_for = partial(
+            self._scope_now().query, changed_since=since.since if since is not None else None
+        )
+        ids: list[int] = []
+        total: int | None = None
         done = 0
-        for payloads in self._in_parallel(self._read_batch, batches):
-            for payload in payloads:
-                item = map_work_item(payload, self._context) if payload is not None else None
-                if item is not None and item.project.casefold() == self.source.project.casefold():
+
+        def batches() -> Iterator[list[int]]:
+            # runs in this (the consuming) thread, pulled by _in_parallel as workers free up
+            nonlocal total
+            waiting: list[int] = []
+            for page, last in self._read_ahead(id_pages(self._run_wiql, query_for)):
+                ids.extend(page)
+                waiting.extend(page)
+                if last:
+                    total = len(ids)
+                    if since is None:
+                        self._scope_keys = {str(i) for i in ids}
+                if progress is not None and not done:
+                    progress(0, total)
+                full = len(waiting) if last else len(waiting) - len(waiting) % BATCH_SIZE
+                for start in range(0, full, BATCH_SIZE):
+                    yield waiting[start : start + BATCH_SIZE]
+                del waiting[:full]
+
+        project = self.source.project.casefold()
+        for items in self._in_parallel(self._read_batch, batches()):
+            for item in items:
+                if item is not None and item.project.casefold() == project:
                     yield item
-            done += len(payloads)
+            done += len(items)
             if progress is not None:
-                progress(min(done, total), total)
+                progress(min(done, total) if total is not None else done, total)
+
+    def _read_ahead(self, pages: Iterator[T]) -> Iterator[T]:
+        """``pages``, each next one read by a worker while the caller uses the current one.
+
+        The first is read here: it makes the first request, which discovers the service.
+        """
+        current = next(pages, _END)
+        if self._in_flight == 1:
+            while current is not _END:
+                yield cast(T, current)
+                current = next(pages, _END)
+            return
+        while current is not _END:
+            upcoming = self._executor().submit(next, pages, _END)
+            yield cast(T, current)
+            current = upcoming.result()
 
     def list_keys(self) -> set[str]:
         """Keys of every item in scope now (WIQL only: ids, no payloads)."""
@@ -137,7 +190,12 @@ class AzureDevOpsConnector:
                         f"source '{self.source.name}': wiql setting {extra!r}: {exc}"
                     ) from None
             # Custom processes may call their Removed-category states something else.
-            removed = self._states.removed_states(self.source.work_item_types)
+            types = list(self.source.work_item_types)
+            if len(types) > 1:
+                # each type's states are one request: read them side by side
+                for _ in self._in_parallel(lambda t: self._states.removed_states([t]), types):
+                    pass
+            removed = self._states.removed_states(types)
             self._scope = Scope(
                 area_paths=self.source.area_paths,
                 work_item_types=self.source.work_item_types,
@@ -181,9 +239,13 @@ class AzureDevOpsConnector:
             ) from None
         return _ids_of(answer)
 
-    def _read_batch(self, ids: list[int]) -> list[Any]:
-        answer = self._transport.send(
-            f"read {len(ids)} work items",
+    def _read_batch(self, ids: list[int]) -> list[WorkItem | None]:
+        """One ``workitemsbatch`` request, decoded and mapped here in the worker thread: a
+        type's states are then read by whichever worker meets the type first, side by side
+        with the other workers' reads, and the consuming thread only filters and yields."""
+        what = f"read {len(ids)} work items"
+        body = self._transport.send_for_body(
+            what,
             "POST",
             WORK_ITEMS_BATCH,
             {"project": self.source.project},
@@ -191,7 +253,7 @@ class AzureDevOpsConnector:
             # Omit: an item deleted since the WIQL comes back as null instead of failing all.
             content={"ids": ids, "$expand": "Relations", "errorPolicy": "Omit"},
         )
-        return _values(answer, "workitemsbatch")
+        return self._mapper.map_body(body, what)
 
     def _load_states(self, type_name: str) -> list[dict[str, Any]] | None:
         try:
@@ -211,20 +273,33 @@ class AzureDevOpsConnector:
             return None
         return [s for s in _values(answer, "workitemtypes/states") if isinstance(s, dict)]
 
-    def _in_parallel(self, fn: Any, jobs: list[Any]) -> Iterator[Any]:
-        """``fn(job)`` for each job, ``concurrency`` at a time, results as they complete."""
-        if not jobs:
+    @property
+    def _in_flight(self) -> int:
+        concurrency = self.source.concurrency
+        return concurrency if concurrency == 1 else min(concurrency * READ_AHEAD, 64)
+
+    def _in_parallel(self, fn: Any, jobs: Iterable[Any]) -> Iterator[Any]:
+        """``fn(job)`` for each job, :attr:`_in_flight` at a time, results as they complete.
+
+        ``jobs`` is pulled lazily, only when a worker is about to be free.
+        """
+        queue = iter(jobs)
+        first, second = next(queue, _END), next(queue, _END)
+        if first is _END:
             return
-        if len(jobs) == 1 or self.source.concurrency == 1:
-            for job in jobs:
-                yield fn(job)
+        if second is _END or self._in_flight == 1:
+            # one job, or serial by configuration: no threads
+            yield fn(first)
+            if second is not _END:
+                yield fn(second)
+                for job in queue:
+                    yield fn(job)
             return
         pool = self._executor()
-        limit = self.source.concurrency * 2  # bounded memory: a few batches queued per worker
+        limit = self._in_flight * 2  # bounded memory: a few batches queued per worker
         pending: set[Future[Any]] = set()
-        queue = iter(jobs)
         try:
-            for job in queue:
+            for job in chain((first, second), queue):
                 pending.add(pool.submit(fn, job))
                 if len(pending) >= limit:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -241,7 +316,7 @@ class AzureDevOpsConnector:
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
-                max_workers=self.source.concurrency, thread_name_prefix=f"ado-{self.source.name}"
+                max_workers=self._in_flight, thread_name_prefix=f"ado-{self.source.name}"
             )
         return self._pool
 
@@ -291,10 +366,18 @@ class AzureDevOpsConnector:
         """Carry out one write-back operation, touching only linesight's tags and comment."""
         if op.source != self.source.name:
             raise ValueError(f"operation for source '{op.source}' sent to '{self.source.name}'")
+        # Discover the service before the writer's retried read-modify-write step: discovery
+        # has retries of its own, and inside that step the two would multiply.
+        self._transport.wit()
         return self._writer.apply(op)
 
     def _retry(self, what: str, fn: Any) -> Any:
-        return call_with_retry(fn, what=what, policy=self._policy)
+        # ``fn`` is a whole read-modify-write round (read the comments or the tags, then write),
+        # each of its requests tried once: a round fails when any of them does, so it gets
+        # twice a single call's attempts to be as likely to get through (the wait budget is
+        # the same). At 20% failing requests, 8 rounds of two calls all fail for 1 op in 3,000.
+        policy = replace(self._policy, max_attempts=2 * self._policy.max_attempts)
+        return call_with_retry(fn, what=what, policy=policy)
 
     # -- doctor --------------------------------------------------------------------------------
 

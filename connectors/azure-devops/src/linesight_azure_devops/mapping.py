@@ -4,6 +4,14 @@ Input is a work item exactly as ``workitemsbatch`` / ``workitems`` return it wit
 ``$expand=Relations`` (``id``, ``rev``, ``fields``, ``relations``, ``url``). Everything in it is
 untrusted: a payload that lacks what linesight needs is skipped with a warning naming its id,
 never a crash.
+
+:func:`map_work_item` maps one decoded payload. :class:`BatchMapper` maps a whole
+``workitemsbatch`` body and is what a sync uses: it decodes the bytes with msgspec straight into
+typed structs holding only the fields linesight reads (identity refs, ``_links`` and ``url`` s,
+most of each payload, are skipped unparsed), about 10x less CPU than ``json.loads`` + dict
+walking. Any body that does not fit those types exactly — a missing title, a string where a
+number belongs, a blank state — is decoded and mapped again by :func:`map_work_item`, so
+results and warnings are the same either way.
 """
 
 from __future__ import annotations
@@ -13,12 +21,25 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import msgspec
+
+from linesight.errors import PayloadError
 from linesight.model import Link, StatusCategory, WorkItem
 
-__all__ = ["CHILD_REL", "PARENT_REL", "MappingContext", "map_work_item", "split_tags"]
+if TYPE_CHECKING:
+    from linesight_azure_devops.transport import Body
+
+__all__ = [
+    "CHILD_REL",
+    "PARENT_REL",
+    "BatchMapper",
+    "MappingContext",
+    "map_work_item",
+    "split_tags",
+]
 
 log = logging.getLogger("linesight.azure_devops")
 
@@ -205,3 +226,187 @@ def _show_id(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return "(without a usable id)"
+
+
+# -- whole batches, decoded into typed structs -------------------------------------------------
+
+
+# gc=False: decoded JSON cannot hold reference cycles, and ~1,000 tracked structs per batch
+# would only make the collector run more often.
+class _Relation(msgspec.Struct, gc=False):
+    rel: str | None = None
+    url: str | None = None
+
+
+# Field attribute -> (reference name, type). The types are the well-formed ones only: anything
+# else fails decoding and the batch takes map_work_item's tolerant path instead.
+_FIELDS: dict[str, tuple[str, Any]] = {
+    "type": ("System.WorkItemType", str),
+    "state": ("System.State", str),
+    "title": ("System.Title", str),
+    "project": ("System.TeamProject", str | None),
+    "area": ("System.AreaPath", str | None),
+    "parent": ("System.Parent", int | None),
+    "rev": ("System.Rev", int | None),
+    "tags": ("System.Tags", str | None),
+    "created": ("System.CreatedDate", str | None),
+    "changed": ("System.ChangedDate", str | None),
+    "activated": ("Microsoft.VSTS.Common.ActivatedDate", str | None),
+    "state_changed": ("Microsoft.VSTS.Common.StateChangeDate", str | None),
+    "resolved": ("Microsoft.VSTS.Common.ResolvedDate", str | None),
+    "closed": ("Microsoft.VSTS.Common.ClosedDate", str | None),
+}
+_REQUIRED = frozenset({"type", "state", "title"})
+
+
+class _NotFastError(Exception):
+    """The batch needs the tolerant path (odd values that must be judged item by item)."""
+
+
+class BatchMapper:
+    """Maps ``workitemsbatch`` bodies for one :class:`MappingContext`. Thread-safe.
+
+    :meth:`map_body` returns one entry per payload of the batch: the :class:`WorkItem`, or
+    ``None`` for a deleted (``null``), Removed or unusable one (the last with a warning).
+    """
+
+    def __init__(self, ctx: MappingContext) -> None:
+        self._ctx = ctx
+        self._web_projects: dict[str, str] = {}
+        self._decoder = _batch_decoder(ctx.kr_field, ctx.team_field)
+
+    def map_body(self, body: Body | None, what: str) -> list[WorkItem | None]:
+        """Map a ``workitemsbatch`` answer; ``what`` names the request in errors."""
+        if body is not None and self._decoder is not None:
+            try:
+                batch = self._decoder.decode(body.content)
+                return [self._fast(p) if p is not None else None for p in batch.value]
+            except (msgspec.DecodeError, _NotFastError):
+                pass  # not well-formed throughout: judge each payload on its own below
+        if body is None:
+            answer = None
+        else:
+            try:
+                answer = body.json()
+            except ValueError:
+                raise PayloadError(
+                    f"{what}: Azure DevOps answered with a body that is not JSON"
+                ) from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("value"), list):
+            raise PayloadError("workitemsbatch: expected an object with a 'value' list")
+        ctx = self._ctx
+        return [map_work_item(p, ctx) if p is not None else None for p in answer["value"]]
+
+    def _fast(self, payload: Any) -> WorkItem | None:
+        """:func:`map_work_item` for a well-typed payload; raises :class:`_NotFastError`
+        wherever that function would warn or skip, so the warning comes from there."""
+        ctx = self._ctx
+        item_id = payload.id
+        fields = payload.fields
+        item_type, state, title = fields.type, fields.state, fields.title
+        if item_id <= 0 or not item_type.strip() or not state.strip():
+            raise _NotFastError
+        category = ctx.category(item_type, state)
+        if category is None:
+            return None  # a Removed state: out of scope
+        project = fields.project or ""
+        area = fields.area
+        team = _team(fields.team) if ctx.team_field else None
+        if team is None and area:
+            team = area
+
+        parent: str | None = None
+        links: list[Link] = []
+        relations = payload.relations
+        if relations:
+            for relation in relations:
+                rel = relation.rel
+                # children are never kept (they are the other items' parent), so their urls
+                # need no parsing
+                if rel is None or rel == CHILD_REL:
+                    continue
+                target = _target_id(relation.url)
+                if target is None:
+                    continue  # attachments, hyperlinks, artifact links
+                if rel == PARENT_REL:
+                    parent = parent or target
+                else:
+                    links.append(Link(kind=rel, target=target))
+        if parent is None:
+            fallback = fields.parent
+            if fallback is not None and fallback > 0:
+                parent = str(fallback)
+
+        rev = payload.rev
+        if rev is msgspec.UNSET:
+            rev = fields.rev
+        started = _date(fields.activated)
+        if started is None and category is StatusCategory.IN_PROGRESS:
+            started = _date(fields.state_changed)
+        resolved = None
+        if category is StatusCategory.DONE:
+            resolved = _date(fields.resolved) or _date(fields.closed) or _date(fields.state_changed)
+        key = str(item_id)
+        web_project = self._web_projects.get(project)
+        if web_project is None:
+            web_project = self._web_projects[project] = quote(project, safe="")
+        try:
+            return WorkItem(
+                source=ctx.source,
+                key=key,
+                type=item_type,
+                title=title,
+                status=state,
+                status_category=category,
+                project=project,
+                team=team,
+                parent=parent,
+                labels=split_tags(fields.tags),
+                links=tuple(links),
+                kr_refs=_kr_refs(fields.kr) if ctx.kr_field else (),
+                created=_date(fields.created),
+                updated=_date(fields.changed),
+                started=started,
+                resolved=resolved,
+                url=f"{ctx.org_url}/{web_project}/_workitems/edit/{key}" if web_project else "",
+                rev=rev,
+            )
+        except ValueError:
+            raise _NotFastError from None  # let map_work_item say what is wrong
+
+
+def _batch_decoder(
+    kr_field: str | None, team_field: str | None
+) -> msgspec.json.Decoder[Any] | None:
+    """A decoder of whole batches into typed structs, or ``None`` when the configured fields
+    clash with the ones read anyway (then every batch takes the tolerant path)."""
+    names = {name for name, _ in _FIELDS.values()}
+    configured = [f for f in (kr_field, team_field) if f]
+    if len(set(configured)) != len(configured) or names & set(configured):
+        return None
+    spec: list[tuple[str, Any, Any]] = [
+        (attr, kind, msgspec.field(name=name))
+        if attr in _REQUIRED
+        else (attr, kind, msgspec.field(default=None, name=name))
+        for attr, (name, kind) in _FIELDS.items()
+    ]
+    # the configured fields may hold anything: judged by _kr_refs/_team as in map_work_item
+    spec.append(("kr", Any, msgspec.field(default=None, name=kr_field or "linesight.unused.kr")))
+    spec.append(
+        ("team", Any, msgspec.field(default=None, name=team_field or "linesight.unused.team"))
+    )
+    fields = msgspec.defstruct("_Fields", spec, kw_only=True, gc=False)
+    item = msgspec.defstruct(
+        "_Item",
+        [
+            ("id", int),
+            ("fields", fields),
+            # absent: System.Rev is the revision (null stays null, as in map_work_item)
+            ("rev", int | None | msgspec.UnsetType, msgspec.UNSET),
+            ("relations", list[_Relation] | None, None),
+        ],
+        kw_only=True,
+        gc=False,
+    )
+    batch = msgspec.defstruct("_Batch", [("value", list[item | None])], gc=False)  # type: ignore[valid-type]
+    return msgspec.json.Decoder(batch)

@@ -72,6 +72,7 @@ class StateCatalog:
         self._load = load
         self._types: dict[str, dict[str, tuple[str, str]]] = {}  # type -> state -> (name, cat)
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # one per type: types load side by side
         self._warned: set[tuple[str, str]] = set()
 
     def _states(self, type_name: str) -> dict[str, tuple[str, str]]:
@@ -80,6 +81,8 @@ class StateCatalog:
         if known is not None:
             return known
         with self._lock:
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
             known = self._types.get(key)
             if known is None:
                 states = self._load(type_name) or []
@@ -97,8 +100,10 @@ class StateCatalog:
         if found and found[1]:
             return found[1]
         guess = _GUESS.get(state.casefold(), "InProgress")
-        if (type_name, state) not in self._warned:
+        with self._lock:  # batches are mapped by several threads: warn once, not once each
+            first = (type_name, state) not in self._warned
             self._warned.add((type_name, state))
+        if first:
             log.warning(
                 "work item type %r has no state %r in its process; treating it as %s",
                 type_name,

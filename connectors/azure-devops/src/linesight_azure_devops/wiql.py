@@ -19,7 +19,7 @@ id, and — should a server refuse even those — adaptive windows of ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +30,7 @@ __all__ = [
     "check_condition",
     "collect_ids",
     "date_literal",
+    "id_pages",
     "is_full_query",
     "quote",
 ]
@@ -173,19 +174,32 @@ def collect_ids(run: Runner, query_for: QueryFor) -> list[int]:
     Pages by id with ``$top`` (``N / 20,000 + 1`` queries); if the server refuses a page as too
     large anyway, the rest is read in id windows that grow while they fit and shrink when not.
     """
-    ids: list[int] = []
-    last = 0
+    return sorted(i for page, _ in id_pages(run, query_for) for i in page)
+
+
+def id_pages(run: Runner, query_for: QueryFor) -> Iterator[tuple[list[int], bool]]:
+    """The pages :func:`collect_ids` reads, as they arrive: ``(ids, last)``.
+
+    Each id comes once. ``last`` is known without reading further, so a caller can start on
+    a page's items while the next page is read.
+    """
+    seen: set[int] = set()
+    after = 0
     while True:
         try:
-            page = run(query_for(after_id=last), MAX_RESULTS)
+            page = run(query_for(after_id=after), MAX_RESULTS)
+            last = len(page) < MAX_RESULTS
         except TooManyResultsError:
-            ids.extend(_windows(run, query_for, last))
-            break
-        ids.extend(page)
-        if len(page) < MAX_RESULTS:
-            break
-        last = max(page)
-    return sorted(set(ids))
+            page, last = _windows(run, query_for, after), True
+        fresh: list[int] = []
+        for item_id in page:
+            if item_id not in seen:
+                seen.add(item_id)
+                fresh.append(item_id)
+        yield fresh, last
+        if last:
+            return
+        after = max(page)
 
 
 def _windows(run: Runner, query_for: QueryFor, after: int) -> list[int]:
