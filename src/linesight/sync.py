@@ -15,7 +15,12 @@ matches and the new watermark — the sync's *start*, not the largest ``updated`
 one transaction, so a failure at any point leaves the source's previous state intact.
 
 Sources are independent: they sync in parallel, one thread each, and one that fails (tracker
-down, bad token, missing connector) is reported while the others carry on.
+down, bad token, missing connector) is reported while the others carry on. Within a source, the
+reads that do not depend on each other overlap: ``list_keys()`` and every distinct KR query run
+on a few side threads while the source's own thread stores what ``fetch()`` returns, so an
+incremental sync waits for its longest chain of requests, not for their sum. The store is only
+touched from the source's own thread. An item that enters or leaves the scope while these reads
+are under way is settled by the next sync: the watermark is the sync's start.
 
 An incremental sync does a full one instead for a source that was never synced, whose scope
 settings changed since its last full sync (new projects: their old items would never show up as
@@ -29,11 +34,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from linesight.connector import Connector, ConnectorFactory, Progress, Watermark, open_connector
+from linesight.connector import ConnectorFactory, Progress, Watermark, open_connector
 from linesight.errors import LinesightError, QueryError, redact_url
 from linesight.model import KeyResult, Objective
 from linesight.settings import Settings, SourceSettings
@@ -262,15 +267,23 @@ class _Sync:
             log.info("%s: full sync instead of incremental: %s", name, reason)
 
         warnings: list[str] = []
+        queries = self._queries_for(source)
         connector = open_connector(source, self.registry)
+        # list_keys() and the KR queries do not depend on the fetch: they run beside it
+        side = ThreadPoolExecutor(
+            max_workers=max(1, min(source.concurrency, len(queries) + 1)),
+            thread_name_prefix=f"sync-{name}",
+        )
         try:
+            listing = side.submit(connector.list_keys) if since is not None else None
+            answers = {query: side.submit(connector.match, query) for query in queries}
             with self.store.begin_sync(name) as batch:
                 batch.add(connector.fetch(since, progress=self._progress_for(name)))
                 stored = self.store.item_keys(name)
-                if since is None:
+                if listing is None:
                     removed = stored - batch.keys
                 else:
-                    in_scope = connector.list_keys()
+                    in_scope = listing.result()
                     removed = (stored | batch.keys) - in_scope
                     missing = in_scope - stored - batch.keys
                     if missing:
@@ -285,7 +298,7 @@ class _Sync:
                         f"{len(removed)} of {len(stored)} stored items left the scope; "
                         "check the source's settings if that is unexpected"
                     )
-                matches = self._match_queries(connector, source)
+                matches = self._matches(source, answers)
                 result = batch.commit(
                     removed=removed,
                     watermark=started,
@@ -295,6 +308,9 @@ class _Sync:
                 )
             requests = getattr(connector, "request_count", None)
         finally:
+            # after a failure: drop the reads not yet started, wait for the running ones, and
+            # only then close the connector they use
+            side.shutdown(wait=True, cancel_futures=True)
             connector.close()
 
         report = SourceReport(
@@ -329,34 +345,47 @@ class _Sync:
 
         return report
 
-    def _match_queries(
-        self, connector: Connector, source: SourceSettings
+    def _queries_for(self, source: SourceSettings) -> list[str]:
+        """The distinct KR queries meant for this kind of source (link rule 5), in KR order."""
+        prefix = _QUERY_PREFIX.get(source.kind)
+        if prefix is None or not self.settings.links.query:
+            return []
+        found: dict[str, None] = {}
+        for kr in self.key_results:
+            for entry in kr.work:
+                if entry.startswith(prefix):
+                    found.setdefault(entry[len(prefix) :].strip(), None)
+        return list(found)
+
+    def _matches(
+        self, source: SourceSettings, answers: Mapping[str, Future[set[str]]]
     ) -> dict[tuple[str, str], set[str]]:
-        """Run the KRs' queries meant for this kind of source (link rule 5).
+        """Each KR's matches, from the answers to :meth:`_queries_for` (link rule 5).
 
         A query the tracker refuses is the OKR file's problem, not the tracker's: the source
         still syncs and its previous matches for that query are kept. Whether the refusal is
         worth a warning is decided once every source is done (see :meth:`_with_refusals`).
+        Any other failure of a query fails the source.
         """
         prefix = _QUERY_PREFIX.get(source.kind)
-        if prefix is None or not self.settings.links.query:
+        if prefix is None or not answers:
             return {}
-        previous: dict[tuple[str, str], set[str]] | None = None
-        answers: dict[str, set[str] | None] = {}  # one call per distinct query
+        results: dict[str, set[str] | None] = {}
         refusals: dict[str, _Refusal] = {}
+        for query, answer in answers.items():
+            try:
+                results[query] = answer.result()
+            except QueryError as exc:
+                results[query] = None
+                refusals[query] = _Refusal(source.kind, query, str(exc))
+        previous: dict[tuple[str, str], set[str]] | None = None
         matches: dict[tuple[str, str], set[str]] = {}
         for kr in self.key_results:
             for entry in kr.work:
                 if not entry.startswith(prefix):
                     continue
                 query = entry[len(prefix) :].strip()
-                if query not in answers:
-                    try:
-                        answers[query] = connector.match(query)
-                    except QueryError as exc:
-                        answers[query] = None
-                        refusals[query] = _Refusal(source.kind, query, str(exc))
-                keys = answers[query]
+                keys = results[query]
                 if keys is None:
                     refusals[query].krs.append(kr.id)
                     if previous is None:
@@ -365,7 +394,7 @@ class _Sync:
                 matches[(kr.id, query)] = keys
         with self._lock:
             self._accepted.update(
-                (source.kind, q) for q, keys in answers.items() if keys is not None
+                (source.kind, q) for q, keys in results.items() if keys is not None
             )
             self._refused[source.name] = list(refusals.values())
         return matches

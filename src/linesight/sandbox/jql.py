@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 __all__ = [
@@ -71,9 +72,12 @@ class JqlError(ValueError):
     """The query is not valid JQL (or not in the sandbox's subset). ``str(e)`` is Jira-like."""
 
 
-def parse_jira_datetime(value: str | None) -> float | None:
-    """Epoch seconds of a Jira timestamp such as ``2026-11-23T09:15:02.123+0000``."""
-    if not value:
+def parse_jira_datetime(value: object) -> float | None:
+    """Epoch seconds of a Jira timestamp such as ``2026-11-23T09:15:02.123+0000``.
+
+    ``None`` for anything else: a dataset may hold garbage on purpose (to test clients).
+    """
+    if not value or not isinstance(value, str):
         return None
     try:
         return datetime.fromisoformat(value).timestamp()
@@ -165,12 +169,23 @@ class SortKey:
 
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
-    """A query ready to run. ``projects`` is set when every match must be in those projects."""
+    """A query ready to run, with what every match must satisfy to narrow the scan.
+
+    ``projects``: the projects every match is in; ``id_low`` / ``id_high``: inclusive bounds on
+    every match's id; ``updated_from``: every match was updated at or after this (epoch
+    seconds). They come from the conditions ANDed at the top of the query, so an index over
+    them finds a superset of the matches; ``predicate`` still decides. ``condition`` is the
+    query's text without its ORDER BY: queries that differ only in order match the same issues.
+    """
 
     predicate: Predicate
     order: tuple[SortKey, ...]
     bounded: bool
     projects: frozenset[str] | None
+    condition: str = ""
+    id_low: int | None = None
+    id_high: int | None = None
+    updated_from: float | None = None
 
     def sort(self, issues: list[IndexedIssue]) -> list[IndexedIssue]:
         """``issues`` in the query's order (``id`` ascending when it names none)."""
@@ -189,11 +204,11 @@ class CompiledQuery:
 
 
 _SORTERS: dict[str, Callable[[IndexedIssue], Any]] = {
-    "id": lambda i: i.id,
-    "key": lambda i: (i.project_key, i.key_number),
-    "created": lambda i: i.created,
-    "updated": lambda i: i.updated,
-    "resolved": lambda i: i.resolved,
+    "id": attrgetter("id"),
+    "key": attrgetter("project_key", "key_number"),
+    "created": attrgetter("created"),
+    "updated": attrgetter("updated"),
+    "resolved": attrgetter("resolved"),
 }
 _SORT_ALIASES = {
     "id": "id",
@@ -320,6 +335,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.index = 0
+        self.order_at = len(text)  # where ORDER BY starts, if it does
 
     @property
     def token(self) -> _Token:
@@ -451,7 +467,7 @@ class _Parser:
     def parse_order(self) -> tuple[SortKey, ...]:
         if not self.token.is_word("order"):
             return ()
-        self.advance()
+        self.order_at = self.advance().pos
         if not self.token.is_word("by"):
             raise self.fail("'by'")
         self.advance()
@@ -478,13 +494,51 @@ class _Parser:
 
 def compile_jql(text: str, schema: JqlSchema) -> CompiledQuery:
     """Parse and compile ``text``; raise :class:`JqlError` with a Jira-like message."""
-    where, order = _Parser(text).parse()
+    parser = _Parser(text)
+    where, order = parser.parse()
+    condition = text[: parser.order_at].strip()
     compiler = _Compiler(schema)
     if where is None:
         return CompiledQuery(lambda _issue: True, order, bounded=False, projects=None)
+    predicate = compiler.node(where)
+    id_low: int | None = None
+    id_high: int | None = None
+    updated_from: float | None = None
+    for clause in _conjuncts(where):
+        if clause.op not in ("=", ">", ">=", "<", "<=") or len(clause.values) != 1:
+            continue
+        value = clause.values[0]
+        if clause.field == "id" and value.kind == "literal" and value.text.isdigit():
+            number = int(value.text)
+            low = {"=": number, ">": number + 1, ">=": number}.get(clause.op)
+            high = {"=": number, "<": number - 1, "<=": number}.get(clause.op)
+            if low is not None:
+                id_low = low if id_low is None else max(id_low, low)
+            if high is not None:
+                id_high = high if id_high is None else min(id_high, high)
+        elif _DATE_FIELDS.get(clause.field) == "updated" and clause.op in ("=", ">", ">="):
+            # compiled above already, so the value is valid; same compiler, same "now"
+            when = compiler._when(value, clause.field)
+            updated_from = when if updated_from is None else max(updated_from, when)
     return CompiledQuery(
-        compiler.node(where), order, bounded=True, projects=_projects_of(where, schema)
+        predicate,
+        order,
+        bounded=True,
+        projects=_projects_of(where, schema),
+        condition=condition,
+        id_low=id_low,
+        id_high=id_high,
+        updated_from=updated_from,
     )
+
+
+def _conjuncts(node: _Node) -> Iterable[_Clause]:
+    """The clauses every match must satisfy: those ANDed at the top, through brackets."""
+    if isinstance(node, _Clause):
+        yield node
+    elif isinstance(node, _Bool) and node.op == "and":
+        for part in node.parts:
+            yield from _conjuncts(part)
 
 
 def _projects_of(node: _Node, schema: JqlSchema) -> frozenset[str] | None:
@@ -513,10 +567,9 @@ class _Compiler:
         if isinstance(node, _Not):
             inner = self.node(node.part)
             return lambda issue: not inner(issue)
-        parts = tuple(self.node(part) for part in node.parts)
-        if node.op == "and":
-            return lambda issue: all(part(issue) for part in parts)
-        return lambda issue: any(part(issue) for part in parts)
+        parts = [self.node(part) for part in node.parts]
+        # chained closures, not all()/any() over a generator: a query runs over every issue
+        return _chain(parts, node.op == "and")
 
     def clause(self, clause: _Clause) -> Predicate:
         name = clause.field
@@ -783,6 +836,31 @@ class _Compiler:
             )
 
         return ranged
+
+
+def _chain(parts: list[Predicate], conjunction: bool) -> Predicate:
+    """``a and b and ...`` (or ``a or b or ...``) of ``parts``, short-circuiting in order.
+
+    Up to four parts make one closure (each closure call costs as much as a simple test).
+    """
+    if len(parts) > 4:
+        parts = [*parts[:3], _chain(parts[3:], conjunction)]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        if conjunction:
+            return lambda issue: a(issue) and b(issue)
+        return lambda issue: a(issue) or b(issue)
+    if len(parts) == 3:
+        a, b, c = parts
+        if conjunction:
+            return lambda issue: a(issue) and b(issue) and c(issue)
+        return lambda issue: a(issue) or b(issue) or c(issue)
+    a, b, c, d = parts
+    if conjunction:
+        return lambda issue: a(issue) and b(issue) and c(issue) and d(issue)
+    return lambda issue: a(issue) or b(issue) or c(issue) or d(issue)
 
 
 def _custom_values(raw: Any) -> frozenset[str]:

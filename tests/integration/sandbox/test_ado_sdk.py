@@ -317,9 +317,7 @@ def test_deleted_work_items_are_404(sdk: Any, sandbox: SandboxServer) -> None:
         wit.get_work_item(4712, project="Fabrikam")
 
 
-def test_organization_names_are_case_insensitive(
-    sdk: Any, sandbox_factory: SandboxFactory
-) -> None:
+def test_organization_names_are_case_insensitive(sdk: Any, sandbox_factory: SandboxFactory) -> None:
     """The SDK lower-cases the organization URL for its OPTIONS call; the sandbox must route it."""
     data = dataset()
     for entry in data["azure_devops"]:

@@ -8,6 +8,7 @@ keeps when something fails. The real connectors are tested against the sandbox e
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ class Tracker:
     fail_after: int | None = None  # fetch raises InjectedError after this many items
     duplicates: bool = False  # fetch returns every item twice, older copy second
     before_fetch: Callable[[], object] | None = None
+    before_side_read: Callable[[str], object] | None = None  # list_keys / match, given the call
+    list_fails_with: Exception | None = None
     calls: list[tuple[str, Any]] = field(default_factory=list)
     closed: int = 0
 
@@ -101,10 +104,16 @@ class FakeConnector:
 
     def list_keys(self) -> set[str]:
         self.tracker.calls.append(("list_keys", None))
+        if self.tracker.before_side_read is not None:
+            self.tracker.before_side_read("list_keys")
+        if self.tracker.list_fails_with is not None:
+            raise self.tracker.list_fails_with
         return set(self.tracker.items)
 
     def match(self, query: str) -> set[str]:
         self.tracker.calls.append(("match", query))
+        if self.tracker.before_side_read is not None:
+            self.tracker.before_side_read("match")
         if query in self.tracker.refused:
             raise QueryError(f"the tracker refused the query {query!r}")
         return set(self.tracker.queries.get(query, set()))
@@ -218,7 +227,11 @@ def test_incremental_applies_exactly_the_changes(world: World) -> None:
 
     report = by_source(world.incremental())["pay"]
 
-    assert pay.calls == [("fetch", Watermark(since=T0 - DEFAULT_OVERLAP)), ("list_keys", None)]
+    # fetch and list_keys run side by side: which one the tracker sees first is not fixed
+    assert sorted(pay.calls, key=str) == [
+        ("fetch", Watermark(since=T0 - DEFAULT_OVERLAP)),
+        ("list_keys", None),
+    ]
     assert (report.mode, report.fetched, report.changed, report.removed) == (
         SyncMode.INCREMENTAL,
         2,
@@ -473,10 +486,11 @@ def test_kr_queries_are_matched_per_source_kind_and_stored(world: World) -> None
     report = world.full(objectives=okrs(), cycle="2026-Q4")
 
     assert report.ok
-    # each distinct query once, only the active cycle's open objectives, by source kind
-    assert [c for c in pay.calls if c[0] == "match"] == [
-        ("match", "labels = checkout"),
+    # each distinct query once (side by side, in any order), only the active cycle's open
+    # objectives, by source kind
+    assert sorted(c for c in pay.calls if c[0] == "match") == [
         ("match", "bad ((query"),
+        ("match", "labels = checkout"),
     ]
     assert [c for c in ado.calls if c[0] == "match"] == [("match", "[System.Tags] CONTAINS 'x'")]
     assert world.store.source_query_matches("pay") == {
@@ -577,3 +591,87 @@ def test_a_query_answered_by_another_site_of_its_kind_is_no_warning(world: World
     assert by_source(report)["ops"].warnings == (refused_everywhere,)
     assert world.store.source_query_matches("ops") == {}
     assert world.store.source_query_matches("pay")[("KR1.1", "labels = checkout")] == {"PAY-1"}
+
+
+# ---------------------------------------------------------------------------------------------
+# within a source: list_keys and the KR queries overlap the fetch
+
+
+def test_list_keys_and_queries_run_beside_the_fetch(world: World) -> None:
+    pay = world.trackers["pay"]
+    pay.put("PAY-1", updated=T0 - timedelta(hours=1))
+    world.full(sources=["pay"])
+    world.now = T0 + timedelta(days=1)
+    pay.put("PAY-2", updated=world.now)
+    pay.queries = {"labels = checkout": {"PAY-2"}, "bad ((query": set()}
+    # fetch, list_keys and both queries: passes only if all four are under way at once
+    everyone = threading.Barrier(4, timeout=10)
+    pay.before_fetch = everyone.wait
+    pay.before_side_read = lambda _call: everyone.wait()
+
+    report = world.incremental(objectives=okrs(), cycle="2026-Q4", sources=["pay"])
+
+    assert report.ok, report.failed
+    assert set(world.stored("pay")) == {"PAY-1", "PAY-2"}
+    assert world.store.source_query_matches("pay")[("KR1.1", "labels = checkout")] == {"PAY-2"}
+
+
+def test_a_failing_list_keys_fails_the_source_and_commits_nothing(world: World) -> None:
+    pay = world.trackers["pay"]
+    pay.put("PAY-1", updated=T0 - timedelta(hours=1))
+    world.full(sources=["pay"])
+    before = world.stored("pay")
+    world.now = T0 + timedelta(days=1)
+    pay.put("PAY-1", title="edited", updated=world.now)
+    pay.list_fails_with = AuthError("pay: 403 Forbidden while listing keys", status=403)
+
+    report = by_source(world.incremental(sources=["pay"]))["pay"]
+
+    assert report.error == "pay: 403 Forbidden while listing keys"
+    assert world.stored("pay") == before
+    state = world.store.source_state("pay")
+    assert state is not None and state.watermark == T0
+
+
+def test_a_failing_query_fails_the_source_unless_the_tracker_refused_it(world: World) -> None:
+    pay = world.trackers["pay"]
+    pay.put("PAY-1")
+    pay.queries = {"labels = checkout": {"PAY-1"}}
+    world.full(objectives=okrs(), cycle="2026-Q4", sources=["pay"])
+    world.now = T0 + timedelta(days=1)
+
+    def outage(call: str) -> None:
+        if call == "match":
+            raise InjectedError("connection reset while matching")
+
+    pay.before_side_read = outage
+    report = by_source(world.incremental(objectives=okrs(), cycle="2026-Q4", sources=["pay"]))
+
+    assert report["pay"].error == "InjectedError: connection reset while matching"
+    assert world.store.source_query_matches("pay")[("KR1.1", "labels = checkout")] == {"PAY-1"}
+    state = world.store.source_state("pay")
+    assert state is not None and state.watermark == T0
+
+
+def test_the_connector_is_closed_only_after_the_side_reads_are_done(world: World) -> None:
+    pay = world.trackers["pay"]
+    pay.put("PAY-1")
+    world.full(sources=["pay"])
+    world.now = T0 + timedelta(days=1)
+    listing = threading.Event()
+    closed_while_listing: list[int] = []
+
+    def slow_listing(_call: str) -> None:
+        listing.set()
+        time.sleep(0.2)  # the fetch fails meanwhile
+        closed_while_listing.append(pay.closed)
+
+    pay.before_side_read = slow_listing
+    pay.before_fetch = lambda: listing.wait(10)
+    pay.fail_with = InjectedError("the tracker went away")
+
+    report = by_source(world.incremental(sources=["pay"]))["pay"]
+
+    assert report.error == "InjectedError: the tracker went away"
+    assert closed_while_listing == [1]  # the full sync's close only; this one came after
+    assert pay.closed == 2

@@ -6,6 +6,8 @@
 - Its :class:`~jira.resilientsession.ResilientSession` retries are switched off
   (``max_retries=0``): every call is retried by :func:`linesight.retry.call_with_retry` alone, so
   waits never stack (the library would double ``Retry-After`` and skip a 503 without one).
+- At most ``concurrency`` requests of one source are in flight at once, however many threads
+  ask (a sync lists keys and runs KR queries beside the fetch).
 - Failures become the linesight error tree once, here: 429 / 5xx / dropped connections ->
   :class:`TransientError`, 401/403 -> :class:`AuthError`, 400 -> what the caller says it means
   (:class:`QueryError` for JQL). ``str(JIRAError)`` includes the request headers, i.e. the
@@ -61,8 +63,12 @@ class JiraHttp:
         self.cloud = source.flavour == "cloud"
         self.api = "3" if self.cloud else "2"
         self._client: JIRA | None = None
+        self._unreachable: TransientError | None = None  # connecting failed after every retry
         self._server_info: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # A sync runs a source's fetch, key listing and KR queries side by side, each with its
+        # own workers; this keeps the source's requests in flight at `concurrency` in all.
+        self._slots = threading.BoundedSemaphore(max(1, source.concurrency))
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -114,11 +120,18 @@ class JiraHttp:
         """The connected client, without the flavour check (``linesight doctor`` reports it)."""
         if self._client is None:
             with self._lock:
+                if self._unreachable is not None:
+                    # The retries already gave up on this site: threads that waited on the
+                    # lock fail now instead of each waiting out the whole retry budget again.
+                    raise self._unreachable
                 if self._client is None:
                     try:
                         client = self.call(
                             self._connect, what="connect (serverInfo)", policy=policy
                         )
+                    except TransientError as exc:
+                        self._unreachable = exc
+                        raise
                     except TrackerError as exc:
                         if exc.status != 404:
                             raise
@@ -192,7 +205,8 @@ class JiraHttp:
 
         def attempt() -> T:
             try:
-                return fn()
+                with self._slots:  # held for the request only, not for a retry's wait
+                    return fn()
             except LinesightError:
                 raise
             except JIRAError as exc:

@@ -119,7 +119,6 @@ class JiraConnector:
             self.scope,
             condition,
             page_size=page,
-            partitions=self.source.concurrency,
             on_page=keys,
         )
         for step in self._run(task):
@@ -166,7 +165,6 @@ class JiraConnector:
             self.scope,
             condition,
             page_size=page_size,
-            partitions=self.source.concurrency,
             on_page=on_page,
         )
         done, total = 0, None

@@ -60,7 +60,8 @@ _CATEGORY_IDS = {
     "4": StatusCategory.IN_PROGRESS,
 }
 # Project keys: a letter, then letters, digits or underscores (Jira's own rule), a dash, a number.
-ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$")
+# `\Z`, not `$`: `$` also matches before a trailing newline, so "PAY-1\n" would pass.
+ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+\Z")
 _REF_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -154,7 +155,7 @@ def _links(value: Any, key: str) -> tuple[Link, ...]:
             other = entry.get(side)
             if isinstance(other, Mapping) and isinstance(other.get("key"), str):
                 kind = link_type.get(phrase) or link_type.get("name")
-                if isinstance(kind, str) and kind and ISSUE_KEY.match(other["key"]):
+                if isinstance(kind, str) and kind and ISSUE_KEY.fullmatch(other["key"]):
                     links.append(Link(kind=kind, target=other["key"]))
                 else:
                     log.debug("%s: ignoring an issue link without a usable type or key", key)
@@ -192,7 +193,7 @@ class IssueMapper:
         """One issue as a :class:`WorkItem`; :class:`MappingError` if it cannot be read."""
         raw = _obj(issue, "issue")
         key = _str(raw.get("key"), "key")
-        if not ISSUE_KEY.match(key):
+        if not ISSUE_KEY.fullmatch(key):
             raise MappingError(f"key: not an issue key: {key[:40]!r}")
         fields = _obj(raw.get("fields"), "fields")
         status = _obj(fields.get("status"), "fields.status")
@@ -218,7 +219,7 @@ class IssueMapper:
         elif self.epic_link_field:
             epic = fields.get(self.epic_link_field)
             epic_key = epic.get("key") if isinstance(epic, Mapping) else epic
-            if isinstance(epic_key, str) and ISSUE_KEY.match(epic_key.strip()):
+            if isinstance(epic_key, str) and ISSUE_KEY.fullmatch(epic_key.strip()):
                 parent = epic_key.strip()
 
         team = _team(fields.get(self.team_field)) if self.team_field else None
@@ -262,5 +263,10 @@ class IssueMapper:
                 yield self.to_item(issue)
             except MappingError as exc:
                 key = issue.get("key") if isinstance(issue, Mapping) else None
-                label = key if isinstance(key, str) else "an issue without a key"
-                log.warning("%s: skipping %s: %s", where, label[:40], exc)
+                if isinstance(key, str) and ISSUE_KEY.fullmatch(key):
+                    label = key
+                elif key is None:
+                    label = "an issue without a key"
+                else:  # tracker text: quoted and cut, so it cannot forge a log line
+                    label = f"the issue with key {key!r:.60}"
+                log.warning("%s: skipping %s: %s", where, label, exc)

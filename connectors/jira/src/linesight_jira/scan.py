@@ -5,10 +5,13 @@ Jira has two paging schemes and both hurt at scale: Cloud's ``search/jql`` is se
 is OpenSearch (``max_result_window``). Keyset paging avoids both: every page is a fresh query
 ``<scope> AND id > <last id seen> ORDER BY id ASC``, so no token and no offset is ever carried.
 
-To go parallel, the first page also tells how dense the ids are; one more tiny query finds the
-largest id, and the rest of the id line is cut into ranges ``id > lo AND id <= hi`` that are
-paged side by side. A page that does not move past its range's lower bound is a loop and stops
-the scan (:class:`~linesight.errors.PayloadError`), as Singer-style paginators do.
+To go parallel, the first page also tells how dense the ids are, and one more tiny query, sent
+beside it, finds the largest id; the rest of the id line is then cut into ranges
+``id > lo AND id <= hi`` of about one page each, paged side by side. So a listing of ``n`` pages
+takes two round trips plus ``n / concurrency`` (a few more when the ids are unevenly dense),
+and a listing of one page costs one extra tiny query but no extra wait. A page that does not
+move past its range's lower bound is a loop and stops the scan
+(:class:`~linesight.errors.PayloadError`), as Singer-style paginators do.
 
 :func:`run_tasks` is the small scheduler underneath: tasks return a :class:`Step` with values
 and follow-up tasks; at most ``limit`` run at once, continuations of a listing jump the queue so
@@ -18,6 +21,7 @@ ids keep flowing while follow-up fetches fill the rest of the pool.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -98,7 +102,6 @@ def id_scan(
     condition: str,
     *,
     page_size: int,
-    partitions: int,
     on_page: OnPage[T],
 ) -> Task[T]:
     """The task that lists ``<scope> AND <condition>`` in id order, fanning out into ranges.
@@ -123,33 +126,49 @@ def id_scan(
 
         return run
 
-    def plan_task(low: int, high: int, count: int) -> Task[T]:
-        # Runs beside the bulk fetches of the first page: one tiny query for the largest id,
-        # then the id line above the first page is cut into ranges paged side by side.
-        def run() -> Step[T]:
-            newest = search(scope.query(condition, order_by="ORDER BY id DESC"), 1)
-            top_ids = _ids(newest.issues)
-            top = max(top_ids) if top_ids else high
-            if top <= high:  # nothing above the first page any more: page on from it
-                return Step(first=[page_task(high, None)])
-            density = count / max(1, high - low + 1)
-            expected_pages = math.ceil((top - high) * density / page_size)
-            ranges = max(1, min(partitions, expected_pages))
-            width = math.ceil((top - high) / ranges)
-            bounds = [high + width * i for i in range(ranges)]
-            # The last range stays open above, so issues created during the scan are not lost.
-            ends: list[int | None] = [*bounds[1:], None]
-            return Step(first=[page_task(lo, hi) for lo, hi in zip(bounds, ends, strict=True)])
+    # The first page and the largest id are asked for at once; whichever answer comes second
+    # cuts the id line above the first page into ranges.
+    lock = threading.Lock()
+    answers: dict[str, Page | int | None] = {}
 
-        return run
+    def plan(name: str, answer: Page | int | None) -> list[Task[T]]:
+        with lock:
+            answers[name] = answer
+            if len(answers) < 2:
+                return []
+        first, top = answers["first"], answers["top"]
+        if not isinstance(first, Page):  # the first page was the last: nothing more to list
+            return []
+        ids = _ids(first.issues)
+        low, high = min(ids), max(ids)
+        if not isinstance(top, int) or top <= high:  # nothing above the first page (any more)
+            return [page_task(high, None)]
+        if first.total is not None:  # Data Center says how many there are
+            rest = max(1, first.total - len(ids))
+        else:  # Cloud does not: guess from how dense the first page's ids are
+            rest = math.ceil((top - high) * len(ids) / max(1, high - low + 1))
+        # ranges of ~90% of a page, so that a little unevenness does not cost a second page
+        ranges = max(1, math.ceil(rest / (0.9 * page_size)))
+        width = max(1, math.ceil((top - high) / ranges))
+        bounds = [high + width * i for i in range(ranges) if high + width * i < top]
+        # The last range stays open above, so issues created during the scan are not lost.
+        ends: list[int | None] = [*bounds[1:], None]
+        return [page_task(lo, hi) for lo, hi in zip(bounds, ends, strict=True)]
 
     def first_task() -> Step[T]:
         page = search(scope.query(condition), page_size)
         ids = _ids(page.issues)
         step = on_page(page.issues)
         step.total = page.total
-        if not page.last and ids:
-            step.first.append(plan_task(min(ids), max(ids), len(ids)))
+        step.first.extend(plan("first", None if page.last or not ids else page))
         return step
 
-    return first_task
+    def top_task() -> Step[T]:
+        newest = search(scope.query(condition, order_by="ORDER BY id DESC"), 1)
+        top_ids = _ids(newest.issues)
+        return Step(first=plan("top", max(top_ids) if top_ids else None))
+
+    def start() -> Step[T]:
+        return Step(first=[first_task, top_task])
+
+    return start

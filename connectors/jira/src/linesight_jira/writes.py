@@ -5,7 +5,10 @@
   read-modify-write race with a person editing the issue). ``Issue.update`` of the ``jira``
   library would re-read the issue after the PUT, doubling the calls, so the PUT goes through the
   client's session. Suppressing notifications needs admin rights: when Jira refuses it, the
-  write is repeated once without it and later writes do not ask again.
+  write is repeated once without it and later writes do not ask again. When the labels are
+  known from :meth:`JiraWriter.state_of` (the planner's ``current_state`` read, or our own last
+  PUT) and the operation would change nothing, no PUT is sent: a needless PUT is a write call,
+  and it bumps ``updated`` so the next incremental sync re-reads the issue.
 - Comments: the managed comment is found by paging through all comments for the marker; an
   upsert creates it when absent, updates it only when its content differs, and deletes
   duplicates a crashed run may have left, so re-running always converges and a second run with
@@ -72,6 +75,8 @@ class JiraWriter:
         self.comment_page = _COMMENT_PAGE
         self._notify_refused = False
         self._lock = threading.Lock()
+        # labels by key, as last read by state_of() or left by our own PUT; used once
+        self.known_labels: dict[str, tuple[str, ...]] = {}
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -120,8 +125,10 @@ class JiraWriter:
             comments = self.all_comments(key)
         managed = managed_comments(comments)
         extra = {"comment_id": managed[0].id} if managed else {}
+        known = tuple(x for x in labels if isinstance(x, str))
+        self.known_labels[key] = known
         return key, CurrentState(
-            labels=tuple(x for x in labels if isinstance(x, str)),
+            labels=known,
             managed_comment=managed[0].rendered.plain_text if managed else None,
             extra=extra,
         )
@@ -172,6 +179,19 @@ class JiraWriter:
     def _labels(self, op: Operation, writes: list[int]) -> OperationStatus:
         if not op.add_labels and not op.remove_labels:
             return OperationStatus.UNCHANGED
+        known = self.known_labels.pop(op.key, None)
+        after: tuple[str, ...] | None = None
+        if known is not None:
+            kept = tuple(x for x in known if x not in op.remove_labels)
+            after = kept + tuple(x for x in dict.fromkeys(op.add_labels) if x not in kept)
+            if after == known:
+                return OperationStatus.UNCHANGED
+        status = self._put_labels(op, writes)
+        if after is not None:
+            self.known_labels[op.key] = after
+        return status
+
+    def _put_labels(self, op: Operation, writes: list[int]) -> OperationStatus:
         body = {
             "update": {
                 "labels": [{"add": x} for x in op.add_labels]
@@ -214,9 +234,19 @@ class JiraWriter:
         what = "the managed comment"
         if not managed:
             client = self.http.client
+            tries = [0]
+
+            def create() -> None:
+                # A retry follows a failure that may have come *after* Jira made the comment
+                # (the answer was lost): look again before posting a second one.
+                tries[0] += 1
+                if tries[0] > 1 and managed_comments(self.all_comments(op.key)):
+                    return
+                client.add_comment(op.key, desired)
+
             writes[0] += 1
             self.http.call(
-                lambda: client.add_comment(op.key, desired),
+                create,
                 what=f"add the managed comment to {op.key}",
                 bad_request=self._refused(op, what),
             )
@@ -233,17 +263,24 @@ class JiraWriter:
             )
         for extra in duplicates:
             writes[0] += 1
-            self.http.delete(
-                f"issue/{op.key}/comment/{extra.id}",
-                what=f"remove a duplicate managed comment from {op.key}",
+            self._delete_comment(
+                op.key, extra.id, what=f"remove a duplicate managed comment from {op.key}"
             )
         return OperationStatus.APPLIED if writes[0] else OperationStatus.UNCHANGED
 
     def _delete(self, op: Operation, writes: list[int]) -> OperationStatus:
         for comment in managed_comments(self.all_comments(op.key)):
             writes[0] += 1
-            self.http.delete(
-                f"issue/{op.key}/comment/{comment.id}",
-                what=f"remove the managed comment from {op.key}",
+            self._delete_comment(
+                op.key, comment.id, what=f"remove the managed comment from {op.key}"
             )
         return OperationStatus.APPLIED if writes[0] else OperationStatus.UNCHANGED
+
+    def _delete_comment(self, key: str, comment_id: str, *, what: str) -> None:
+        try:
+            self.http.delete(f"issue/{key}/comment/{comment_id}", what=what)
+        except TrackerError as exc:
+            # 404: already gone — a retry after an attempt whose answer was lost, or a person
+            # deleted it meanwhile. Either way the comment is not there, which is the goal.
+            if exc.status != 404:
+                raise

@@ -59,14 +59,24 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
             if plan.id_high is not None
             else len(store.ids)
         )
-        items, wanted, predicate = store.items, plan.projects, plan.predicate
-        rows: list[Mapping[str, Any]] = [
-            item.fields
-            for item_id in store.ids[low:high]
-            if (item := items[item_id])
-            and (wanted is None or item.project.name.casefold() in wanted)
-            and predicate(item.fields)
-        ]
+        items, predicate = store.items, plan.predicate
+        rows: list[Mapping[str, Any]]
+        if plan.projects is None:
+            rows = [
+                item.fields
+                for item_id in store.ids[low:high]
+                if (item := items[item_id]) and predicate(item.fields)
+            ]
+        else:
+            # the projects' names as the items hold them: no casefolding per item
+            names = {p.name for p in store.projects.values() if p.name.casefold() in plan.projects}
+            rows = [
+                item.fields
+                for item_id in store.ids[low:high]
+                if (item := items[item_id])
+                and item.project.name in names
+                and predicate(item.fields)
+            ]
     limit = MAX_WIQL_RESULTS if top is None else min(top, MAX_WIQL_RESULTS)
     if len(rows) > limit and (top is None or top > MAX_WIQL_RESULTS):
         raise bad_request(

@@ -4,18 +4,28 @@ Cloud pages with an opaque ``nextPageToken`` and refuses unbounded JQL; Data Cen
 ``startAt``/``maxResults``/``total`` up to the search index's result window; Cloud answers the
 old ``search`` with 410 Gone, as the real one does since 2025. Matches are cached per JQL until
 the next write.
+
+A query whose top-level conditions bound the id (``id > 10200 AND id <= 15000``, keyset paging)
+or the update time (``updated >= "2026-11-23 10:00"``, incremental syncs) is evaluated only over
+the slice of issues an index sorted by that value gives, not over every issue: like a real
+site's search index, paging through a big result or asking for what changed does not cost a
+scan of the whole site per page.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import weakref
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from linesight.sandbox.jira.errors import HttpError, int_param
 from linesight.sandbox.jira.payloads import FieldSpec, issue_bytes
 from linesight.sandbox.jira.site import Site
-from linesight.sandbox.jql import CompiledQuery, JqlError, JqlSchema, compile_jql
+from linesight.sandbox.jql import CompiledQuery, IndexedIssue, JqlError, JqlSchema, compile_jql
 from linesight.sandbox.wire import Request, Response, json_response
 
 __all__ = ["approximate_count", "search_jql", "search_old", "search_params"]
@@ -84,6 +94,78 @@ def _compile(site: Site, jql: str) -> CompiledQuery:
         raise HttpError(400, [str(exc)]) from None
 
 
+@dataclass(slots=True)
+class _Sorted:
+    """Issues sorted by one value (those without it left out), and the values in that order."""
+
+    values: list[float]
+    issues: list[IndexedIssue]
+
+    def span(self, low: float | None, high: float | None) -> slice:
+        """Where the issues whose value is in ``[low, high]`` are (either bound may be open)."""
+        start = 0 if low is None else bisect_left(self.values, low)
+        end = len(self.values) if high is None else bisect_right(self.values, high)
+        return slice(start, max(start, end))
+
+
+@dataclass(slots=True)
+class _Indexes:
+    """A site's issues sorted by id and by ``updated``, as of one version of the site; each is
+    built on first use after a write."""
+
+    version: int
+    sorted: dict[str, _Sorted] = field(default_factory=dict)
+
+
+_INDEXES: weakref.WeakKeyDictionary[Site, _Indexes] = weakref.WeakKeyDictionary()
+
+
+def _sorted_by(site: Site, name: str) -> _Sorted:
+    """The site's issues sorted by ``name`` (``id`` or ``updated``)."""
+    indexes = _INDEXES.get(site)
+    if indexes is None or indexes.version != site.version:
+        indexes = _INDEXES[site] = _Indexes(site.version)
+    found = indexes.sorted.get(name)
+    if found is None:
+        value = attrgetter(name)
+        issues = [issue for issue in site.indexed.values() if value(issue) is not None]
+        issues.sort(key=value)  # about linear for ids: a site keeps its issues in id order
+        found = indexes.sorted[name] = _Sorted(list(map(value, issues)), issues)
+    return found
+
+
+def _candidates(site: Site, query: CompiledQuery) -> list[IndexedIssue]:
+    """A superset of the issues matching ``query``: the fewest its projects and bounds allow."""
+    everyone = len(site.indexed)
+    if query.projects is None:
+        in_projects = everyone
+    else:
+        in_projects = sum(len(site.by_project.get(p, ())) for p in query.projects)
+    best: tuple[_Sorted, slice] | None = None
+    size = in_projects
+    bounds: list[tuple[str, float | None, float | None]] = []
+    if query.id_low is not None or query.id_high is not None:
+        bounds.append(("id", query.id_low, query.id_high))
+    if query.updated_from is not None:
+        bounds.append(("updated", query.updated_from, None))
+    for name, low, high in bounds:
+        index = _sorted_by(site, name)
+        span = index.span(low, high)
+        if span.stop - span.start < size:
+            best, size = (index, span), span.stop - span.start
+    if best is not None:
+        index, span = best
+        return index.issues[span]
+    if 2 * in_projects >= everyone:  # most of the site: every issue, no copy
+        return _sorted_by(site, "id").issues
+    return [
+        site.indexed[i]
+        for p in query.projects or ()
+        for i in site.by_project.get(p, ())
+        if i in site.indexed
+    ]
+
+
 def _matches(site: Site, jql: str, query: CompiledQuery) -> list[str]:
     """Ids of the issues matching ``query``, in its order (cached until the next write)."""
     cache_key = (jql, site.version)
@@ -91,22 +173,42 @@ def _matches(site: Site, jql: str, query: CompiledQuery) -> list[str]:
     if hit is not None:
         site.results.move_to_end(cache_key)
         return hit
-    if query.projects is not None:
-        candidates = [
-            site.indexed[i]
-            for p in query.projects
-            for i in site.by_project.get(p, ())
-            if i in site.indexed
-        ]
-    else:
-        candidates = list(site.indexed.values())
-    predicate = query.predicate
-    matched = query.sort([c for c in candidates if predicate(c)])
-    result = [str(c.id) for c in matched]
-    site.results[cache_key] = result
+    matched = _matched(site, query)
+    result = [str(c.id) for c in query.sort(matched)]
+    _remember(site, cache_key, result)
+    return result
+
+
+_MATCHED: weakref.WeakKeyDictionary[Site, dict[tuple[str, int], list[IndexedIssue]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _matched(site: Site, query: CompiledQuery) -> list[IndexedIssue]:
+    """The issues matching ``query``'s condition, in no particular order.
+
+    Kept per condition until the next write: a keyset scan asks for its first page
+    ``ORDER BY id ASC`` and for the largest id ``ORDER BY id DESC`` of the same condition.
+    """
+    if not query.condition:
+        return [c for c in _candidates(site, query) if query.predicate(c)]
+    cache = _MATCHED.setdefault(site, {})
+    key = (query.condition, site.version)
+    found = cache.get(key)
+    if found is None:
+        if any(version != site.version for _, version in cache):
+            cache.clear()  # a write happened: every earlier answer is stale
+        while len(cache) >= 8:
+            del cache[next(iter(cache))]
+        predicate = query.predicate
+        found = cache[key] = [c for c in _candidates(site, query) if predicate(c)]
+    return found
+
+
+def _remember(site: Site, key: tuple[str, int], result: list[str]) -> None:
+    site.results[key] = result
     while len(site.results) > 32:
         site.results.popitem(last=False)
-    return result
 
 
 def search_params(request: Request, allowed: frozenset[str]) -> dict[str, Any]:

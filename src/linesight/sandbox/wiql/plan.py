@@ -28,7 +28,14 @@ class Plan:
     _keys: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
 
     def sort(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """``rows`` (work item field dicts) in the query's order; by id when it names none."""
+        """``rows`` (work item field dicts) in the query's order; by id when it names none.
+
+        ``rows`` may come in any order; in ascending id order they are not sorted again when
+        the query asks for just that.
+        """
+        by_id = all(entry.ref == "System.Id" and not desc for entry, desc in self.order_by)
+        if by_id and _ascending_ids(rows):
+            return rows
         rows = sorted(rows, key=lambda f: f.get("System.Id", 0))
         for entry, descending in reversed(self.order_by):
             if entry.ref == "System.Id":
@@ -41,6 +48,11 @@ class Plan:
             # Empty values sort first ascending and last descending, as in Azure DevOps.
             rows = present + missing if descending else missing + present
         return rows
+
+
+def _ascending_ids(rows: list[Mapping[str, Any]]) -> bool:
+    ids = [f.get("System.Id", 0) for f in rows]
+    return ids == sorted(ids)  # linear on sorted input
 
 
 def compile_query(query: Query, fields: FieldRegistry, context: Context) -> Plan:
@@ -89,11 +101,52 @@ def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context
 
 def _compile(expr: Expr, fields: FieldRegistry, context: Context) -> Predicate:
     if isinstance(expr, BoolOp):
-        parts = [_compile(p, fields, context) for p in expr.parts]
+        members = list(expr.parts)
         if expr.op == "and":
-            return lambda f: all(p(f) for p in parts)
-        return lambda f: any(p(f) for p in parts)
+            # Conditions have no side effects, so an AND may test them in any order: date and
+            # number comparisons first, they are cheap, and ChangedDate >= ... (what changed
+            # lately) is the most selective test there is.
+            members.sort(key=lambda part: _cost(part, fields))
+        parts = [_compile(p, fields, context) for p in members]
+        # chained closures, not all()/any() over a generator: a query runs over every item
+        return _chain(parts, expr.op == "and")
     if isinstance(expr, Not):
         inner = _compile(expr.inner, fields, context)
         return lambda f: not inner(f)
     return compile_condition(expr, _resolve(fields, expr.field), context)
+
+
+def _cost(expr: Expr, fields: FieldRegistry) -> int:
+    """Which of an AND's conditions to test first: 0 dates, 1 numbers, 2 anything else."""
+    if isinstance(expr, Condition) and expr.op not in ("contains", "notcontains"):
+        found = fields.resolve(expr.field)
+        if found is not None and found.kind == "dateTime":
+            return 0
+        if found is not None and found.kind in ("integer", "double"):
+            return 1
+    return 2
+
+
+def _chain(parts: list[Predicate], conjunction: bool) -> Predicate:
+    """``a and b and ...`` (or ``a or b or ...``) of ``parts``, short-circuiting in order.
+
+    Up to four parts make one closure (each closure call costs as much as a simple test).
+    """
+    if len(parts) > 4:
+        parts = [*parts[:3], _chain(parts[3:], conjunction)]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        if conjunction:
+            return lambda f: a(f) and b(f)
+        return lambda f: a(f) or b(f)
+    if len(parts) == 3:
+        a, b, c = parts
+        if conjunction:
+            return lambda f: a(f) and b(f) and c(f)
+        return lambda f: a(f) or b(f) or c(f)
+    a, b, c, d = parts
+    if conjunction:
+        return lambda f: a(f) and b(f) and c(f) and d(f)
+    return lambda f: a(f) or b(f) or c(f) or d(f)

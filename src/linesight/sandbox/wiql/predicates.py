@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -40,8 +41,8 @@ def compile_condition(cond: Condition, target: Field, context: Context) -> Predi
             )
         path = path_value(cond.values[0], target, context)
         prefix = path + "\\"
-        under: Predicate = lambda f: _under(f.get(ref), path, prefix)  # noqa: E731
-        return under if op == "under" else lambda f: not under(f)
+        positive = op == "under"
+        return _per_value(ref, lambda value: _under(value, path, prefix) is positive)
     if op.startswith("contains") or op.startswith("notcontains"):
         return _contains(cond, target, context)
     if kind in ("integer", "double"):
@@ -107,15 +108,42 @@ def _tag_set(value: Any) -> frozenset[str]:
 def _compare_strings(op: str, ref: str, values: list[str]) -> Predicate:
     if op in ("in", "notin"):
         wanted = frozenset(values)
-        inside: Predicate = lambda f: _folded(f.get(ref)) in wanted  # noqa: E731
-        return inside if op == "in" else lambda f: not inside(f)
+        inside = op == "in"
+        return _per_value(ref, lambda v: (_folded(v) in wanted) is inside)
     value = values[0]
     if op == "=":
-        return lambda f: _folded(f.get(ref)) == value
+        return _per_value(ref, lambda v: _folded(v) == value)
     if op == "<>":
-        return lambda f: _folded(f.get(ref)) != value
+        return _per_value(ref, lambda v: _folded(v) != value)
     compare = _ORDERING[op]
-    return lambda f: f.get(ref) is not None and compare(_folded(f.get(ref)), value)
+    return _per_value(ref, lambda v: v is not None and compare(_folded(v), value))
+
+
+_MEMO_LIMIT = 4096
+
+
+def _per_value(ref: str, test: Callable[[Any], bool]) -> Predicate:
+    """The filter ``test(fields[ref])``, remembered per distinct value.
+
+    States, types, projects and paths repeat across thousands of items, so a query over every
+    item casefolds each distinct value once. Values that are not hashable, and values past
+    the first few thousand (titles, say), are simply tested.
+    """
+    memo: dict[Any, bool] = {}
+
+    def predicate(f: Mapping[str, Any]) -> bool:
+        value = f.get(ref)
+        try:
+            return memo[value]
+        except KeyError:
+            result = test(value)
+            if len(memo) < _MEMO_LIMIT:
+                memo[value] = result
+            return result
+        except TypeError:  # unhashable: a list or an identity dict
+            return test(value)
+
+    return predicate
 
 
 def _folded(value: Any) -> str:
@@ -125,10 +153,10 @@ def _folded(value: Any) -> str:
 
 
 _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 
@@ -186,6 +214,16 @@ def _compare_dates(cond: Condition, target: Field, context: Context) -> Predicat
             return parsed.date() if parsed is not None else None
 
         return _ordered(op, day_of, days)
+
+    if op in _ORDERING:
+        # the common ChangedDate >= '...' of incremental reads, tested on every item: inlined
+        compare, bound = _ORDERING[op], bounds[0]
+
+        def moment_in_range(f: Mapping[str, Any]) -> bool:
+            moment = parse_datetime(f.get(ref))
+            return moment is not None and compare(moment, bound)
+
+        return moment_in_range
 
     def moment_of(f: Mapping[str, Any]) -> datetime | None:
         return parse_datetime(f.get(ref))
