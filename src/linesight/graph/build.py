@@ -320,17 +320,7 @@ class LineOfSightGraph:
                 frontier = [start]
             else:
                 frontier = [n for n, a in graph.nodes(data=True) if a["kind"] == "objective"]
-            keep = set(frontier)
-            level = 0
-            while frontier and (depth is None or level < depth):
-                level += 1
-                following: list[str] = []
-                for node in frontier:
-                    for _, tail, attrs in graph.out_edges(node, data=True):
-                        if tail not in keep and not attrs.get("broken_cycle"):
-                            keep.add(tail)
-                            following.append(tail)
-                frontier = following
+            keep = reachable_within(graph, frontier, depth)
         if source is not None:
             keep = {
                 n
@@ -338,6 +328,24 @@ class LineOfSightGraph:
                 if graph.nodes[n]["kind"] != "item" or graph.nodes[n]["source"] == source
             }
         return graph.subgraph(keep).copy()
+
+
+def reachable_within(graph: networkx.DiGraph, roots: Iterable[str], depth: int | None) -> set[str]:
+    """``roots`` and everything reachable from them in at most ``depth`` edges (``None``: any)."""
+    frontier = list(roots)
+    seen = set(frontier)
+    level = 0
+    while frontier and (depth is None or level < depth):
+        level += 1
+        following: list[str] = []
+        for node in frontier:
+            for _, tail, attrs in graph.out_edges(node, data=True):
+                # an edge kept only to show a parent cycle is not a way down
+                if tail not in seen and not attrs.get("broken_cycle"):
+                    seen.add(tail)
+                    following.append(tail)
+        frontier = following
+    return seen
 
 
 def _objective_attrs(objective: Objective, index: LinkIndex) -> dict[str, Any]:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 import networkx as nx
 
 from linesight.errors import UserError
-from linesight.graph.build import LineOfSightGraph, objective_node
+from linesight.graph.build import LineOfSightGraph, objective_node, reachable_within
 
 __all__ = ["DIAGRAM_NODE_LIMIT", "GraphFormat", "Only", "export_graph", "focus", "normalized"]
 
@@ -154,7 +154,7 @@ def focus(
             roots = [start]
         else:
             roots = [n for n, a in graph.nodes(data=True) if _kind(a) == "objective"]
-        keep = _below(graph, roots, depth)
+        keep = reachable_within(graph, roots, depth)
     if source is not None:
         known_sources = {a.get("source") for _, a in graph.nodes(data=True) if _kind(a) == "item"}
         if source not in known_sources:
@@ -176,30 +176,12 @@ def focus(
         owners = {
             p for kr in krs for p in graph.predecessors(kr) if _kind(graph.nodes[p]) == "objective"
         }
-        keep &= _below(graph, krs, None) | owners
+        keep &= reachable_within(graph, krs, None) | owners
     return graph.subgraph(keep).copy()
 
 
 def _kind(attrs: Mapping[str, Any]) -> str:
     return str(attrs.get("kind", ""))
-
-
-def _below(graph: nx.DiGraph, roots: Iterable[str], depth: int | None) -> set[str]:
-    """``roots`` and everything reachable from them in at most ``depth`` edges."""
-    frontier = list(roots)
-    seen = set(frontier)
-    level = 0
-    while frontier and (depth is None or level < depth):
-        level += 1
-        following: list[str] = []
-        for node in frontier:
-            for _, tail, attrs in graph.out_edges(node, data=True):
-                # an edge kept only to show a parent cycle is not a way down
-                if tail not in seen and not attrs.get("broken_cycle"):
-                    seen.add(tail)
-                    following.append(tail)
-        frontier = following
-    return seen
 
 
 # --- attributes ----------------------------------------------------------------------------------
