@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
+from linesight.sandbox.chain import chain
+
 __all__ = [
     "CompiledQuery",
     "IndexedIssue",
@@ -569,7 +571,7 @@ class _Compiler:
             return lambda issue: not inner(issue)
         parts = [self.node(part) for part in node.parts]
         # chained closures, not all()/any() over a generator: a query runs over every issue
-        return _chain(parts, node.op == "and")
+        return chain(parts, node.op == "and")
 
     def clause(self, clause: _Clause) -> Predicate:
         name = clause.field
@@ -836,31 +838,6 @@ class _Compiler:
             )
 
         return ranged
-
-
-def _chain(parts: list[Predicate], conjunction: bool) -> Predicate:
-    """``a and b and ...`` (or ``a or b or ...``) of ``parts``, short-circuiting in order.
-
-    Up to four parts make one closure (each closure call costs as much as a simple test).
-    """
-    if len(parts) > 4:
-        parts = [*parts[:3], _chain(parts[3:], conjunction)]
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        if conjunction:
-            return lambda issue: a(issue) and b(issue)
-        return lambda issue: a(issue) or b(issue)
-    if len(parts) == 3:
-        a, b, c = parts
-        if conjunction:
-            return lambda issue: a(issue) and b(issue) and c(issue)
-        return lambda issue: a(issue) or b(issue) or c(issue)
-    a, b, c, d = parts
-    if conjunction:
-        return lambda issue: a(issue) and b(issue) and c(issue) and d(issue)
-    return lambda issue: a(issue) or b(issue) or c(issue) or d(issue)
 
 
 def _custom_values(raw: Any) -> frozenset[str]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from linesight.sandbox.chain import chain
 from linesight.sandbox.wiql.errors import WiqlError
 from linesight.sandbox.wiql.fields import Field, FieldRegistry
 from linesight.sandbox.wiql.predicates import Predicate, compile_condition, sort_key
@@ -109,7 +110,7 @@ def _compile(expr: Expr, fields: FieldRegistry, context: Context) -> Predicate:
             members.sort(key=lambda part: _cost(part, fields))
         parts = [_compile(p, fields, context) for p in members]
         # chained closures, not all()/any() over a generator: a query runs over every item
-        return _chain(parts, expr.op == "and")
+        return chain(parts, expr.op == "and")
     if isinstance(expr, Not):
         inner = _compile(expr.inner, fields, context)
         return lambda f: not inner(f)
@@ -125,28 +126,3 @@ def _cost(expr: Expr, fields: FieldRegistry) -> int:
         if found is not None and found.kind in ("integer", "double"):
             return 1
     return 2
-
-
-def _chain(parts: list[Predicate], conjunction: bool) -> Predicate:
-    """``a and b and ...`` (or ``a or b or ...``) of ``parts``, short-circuiting in order.
-
-    Up to four parts make one closure (each closure call costs as much as a simple test).
-    """
-    if len(parts) > 4:
-        parts = [*parts[:3], _chain(parts[3:], conjunction)]
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        if conjunction:
-            return lambda f: a(f) and b(f)
-        return lambda f: a(f) or b(f)
-    if len(parts) == 3:
-        a, b, c = parts
-        if conjunction:
-            return lambda f: a(f) and b(f) and c(f)
-        return lambda f: a(f) or b(f) or c(f)
-    a, b, c, d = parts
-    if conjunction:
-        return lambda f: a(f) and b(f) and c(f) and d(f)
-    return lambda f: a(f) or b(f) or c(f) or d(f)
