@@ -10,10 +10,17 @@ request log; the apps own the tracker semantics.
 Control endpoints (no auth, no faults, not logged)::
 
     GET  /_sandbox/requests[?since=N]   every tracker request so far: method, path, query,
-                                        status (null for a dropped connection), fault, and the
-                                        JSON body of writes
+                                        status (null for a dropped connection), fault, the
+                                        JSON body of writes, and ``at``/``took`` (seconds since
+                                        the server was built, and in the handler, latency
+                                        included): a timeline of what a client did
     GET  /_sandbox/state                {"jira": {name: state}, "azure_devops": {org: state}}
     POST /_sandbox/reset                every app back to the dataset; request log cleared
+    POST /_sandbox/prerender            render ahead what bulk reads will ask for: every
+                                        Azure DevOps item as a Relations batch returns it, and
+                                        every Jira issue for the key alone and for each list in
+                                        {"jira_fields": [[field, ...], ...]}; answers
+                                        {"rendered": {mount: n}, "seconds": s}
     GET  /_sandbox/faults               the fault settings in force
     POST /_sandbox/faults               replace them (a JSON object of FaultConfig fields;
                                         missing fields take their defaults)
@@ -29,7 +36,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -123,6 +130,7 @@ class SandboxServer:
         self._injector = FaultInjector(faults or FaultConfig())
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self._epoch = time.perf_counter()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -219,6 +227,11 @@ class SandboxServer:
         with self._log_lock:
             self._log.clear()
 
+    def prerender(self, jira_fields: Sequence[Sequence[str]] = ()) -> dict[str, int]:
+        """Render ahead the payloads bulk reads will ask for (see :meth:`TrackerApp.prerender`),
+        so that serving them is a join of bytes; renderings per mount."""
+        return {mount: app.prerender(self.url, jira_fields) for mount, app in self._apps.items()}
+
     # -- request handling (called from the handler threads) ---------------------------------
 
     def _route(self, path: str) -> tuple[TrackerApp, str, str] | None:
@@ -242,6 +255,7 @@ class SandboxServer:
         self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes
     ) -> Response | None:
         """The response to a tracker request, or ``None`` to drop the connection."""
+        arrived = time.perf_counter()
         delay = self._injector.latency_seconds()
         if delay > 0:
             time.sleep(delay)  # a slow server is slow to fail, too
@@ -279,6 +293,8 @@ class SandboxServer:
             "query": query,
             "status": response.status if response is not None else None,
             "fault": fault.kind if fault is not None else None,
+            "at": round(arrived - self._epoch, 4),
+            "took": round(time.perf_counter() - arrived, 4),
         }
         if method in _WRITE_METHODS:
             entry["body"] = _loggable_body(body)
@@ -300,6 +316,20 @@ class SandboxServer:
         if (method, name) == ("POST", "reset"):
             self.reset()
             return json_response(200, {"reset": True})
+        if (method, name) == ("POST", "prerender"):
+            try:
+                data = json.loads(body or b"{}")
+                fields = data.get("jira_fields", []) if isinstance(data, dict) else None
+                if not isinstance(fields, list) or not all(
+                    isinstance(f, list) and all(isinstance(n, str) for n in f) for f in fields
+                ):
+                    raise ValueError("jira_fields must be a list of lists of field names")
+            except ValueError as exc:  # JSONDecodeError is a ValueError
+                return json_response(400, {"error": str(exc)})
+            started = time.perf_counter()
+            rendered = self.prerender(fields)
+            seconds = round(time.perf_counter() - started, 3)
+            return json_response(200, {"rendered": rendered, "seconds": seconds})
         if (method, name) == ("GET", "faults"):
             return json_response(200, self.faults.to_dict())
         if (method, name) == ("POST", "faults"):
@@ -312,7 +342,7 @@ class SandboxServer:
                 return json_response(400, {"error": str(exc)})
             self.faults = config
             return json_response(200, config.to_dict())
-        known = "GET requests, GET state, POST reset, GET faults, POST faults"
+        known = "GET requests, GET state, POST reset, POST prerender, GET faults, POST faults"
         return json_response(404, {"error": f"no control endpoint {method} {path} ({known})"})
 
 

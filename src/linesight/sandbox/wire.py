@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -120,4 +120,14 @@ class TrackerApp(Protocol):
 
     def reset(self) -> None:
         """Back to the dataset as loaded (``POST /_sandbox/reset``)."""
+        ...
+
+    def prerender(self, base_url: str, jira_fields: Sequence[Sequence[str]]) -> int:
+        """Render ahead the payloads bulk reads will ask for (``POST /_sandbox/prerender``),
+        with links under ``base_url`` + the mount; the number of payloads rendered.
+
+        A Jira site renders every issue once per ``fields`` list in ``jira_fields`` (and once
+        with just the key); an Azure DevOps organization renders every work item as a batch
+        read with ``$expand=Relations`` returns it.
+        """
         ...

@@ -336,6 +336,18 @@ def test_more_than_20000_results_is_refused_unless_capped_with_top() -> None:
     assert status == 200 and len(body["workItems"]) == 20_000
     status, body = wiql(app, "SELECT [System.Id] FROM WorkItems", **{"$top": "5"})
     assert status == 200 and [w["id"] for w in body["workItems"]] == [1, 2, 3, 4, 5]
+    # $top takes the first rows of the whole ordered answer, not the first ones scanned
+    newest = "SELECT [System.Id] FROM WorkItems ORDER BY [System.Id] DESC"
+    status, body = wiql(app, newest, **{"$top": "3"})
+    assert status == 200 and [w["id"] for w in body["workItems"]] == [20_002, 20_001, 20_000]
+    keyset = "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 19_998 ORDER BY [System.Id]"
+    status, body = wiql(app, keyset.replace("_", ""), **{"$top": "20000"})
+    assert status == 200 and [w["id"] for w in body["workItems"]] == [
+        19_999,
+        20_000,
+        20_001,
+        20_002,
+    ]
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -99,6 +99,16 @@ class AdoApp:
         with self._store.lock:
             loading.load(self._store, self._entries)
 
+    def prerender(self, base_url: str, jira_fields: Sequence[Sequence[str]]) -> int:
+        """Every work item rendered ahead as ``workitemsbatch`` with ``$expand=Relations``
+        returns it (``jira_fields`` is for Jira sites); the number of items."""
+        store = self._store
+        with store.lock:
+            store.adopt_url(base_url + self.mount)
+            for item_id in store.ids:
+                store.render(store.items[item_id], relations=True, links=False)
+            return len(store.ids)
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _authenticate(self, request: Request) -> None:

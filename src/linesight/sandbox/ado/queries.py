@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC
+from itertools import islice
 from typing import Any
 
 from linesight.sandbox.ado.errors import AdoError, bad_request
 from linesight.sandbox.ado.params import int_arg
 from linesight.sandbox.ado.responses import JSON
 from linesight.sandbox.ado.store import Project, Store, iso
-from linesight.sandbox.wiql import Context, WiqlError, compile_query, parse
+from linesight.sandbox.wiql import Context, Plan, WiqlError, compile_query, parse
 from linesight.sandbox.wire import Request, Response
 
 __all__ = ["MAX_WIQL_RESULTS", "wiql"]
 
 
 MAX_WIQL_RESULTS = 20000
+
+
+def _in_id_order(plan: Plan) -> bool:
+    """Whether the answer is in ascending id order (what the scan yields)."""
+    return all(entry.ref == "System.Id" and not desc for entry, desc in plan.order_by)
 
 
 def wiql(store: Store, request: Request, project: Project | None) -> Response:
@@ -52,6 +58,10 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
         plan = compile_query(query, store.registry, context)
     except WiqlError as exc:
         raise bad_request(exc.message, exc.type_key) from None
+    limit = MAX_WIQL_RESULTS if top is None else min(top, MAX_WIQL_RESULTS)
+    # Rows come in id order: a query in id order with a $top within the cap (which is then no
+    # error) is done once it has $top rows. A keyset scan's pages each read only their part.
+    stop_at = limit if top is not None and top <= MAX_WIQL_RESULTS and _in_id_order(plan) else None
     with store.lock:
         low = bisect.bisect_left(store.ids, plan.id_low) if plan.id_low is not None else 0
         high = (
@@ -60,24 +70,24 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
             else len(store.ids)
         )
         items, predicate = store.items, plan.predicate
-        rows: list[Mapping[str, Any]]
+        matching: Iterator[Mapping[str, Any]]
         if plan.projects is None:
-            rows = [
+            matching = (
                 item.fields
                 for item_id in store.ids[low:high]
                 if (item := items[item_id]) and predicate(item.fields)
-            ]
+            )
         else:
             # the projects' names as the items hold them: no casefolding per item
             names = {p.name for p in store.projects.values() if p.name.casefold() in plan.projects}
-            rows = [
+            matching = (
                 item.fields
                 for item_id in store.ids[low:high]
                 if (item := items[item_id])
                 and item.project.name in names
                 and predicate(item.fields)
-            ]
-    limit = MAX_WIQL_RESULTS if top is None else min(top, MAX_WIQL_RESULTS)
+            )
+        rows: list[Mapping[str, Any]] = list(islice(matching, stop_at))
     if len(rows) > limit and (top is None or top > MAX_WIQL_RESULTS):
         raise bad_request(
             f"VS402337: The number of work items returned exceeds the size limit of "

@@ -25,6 +25,7 @@ from linesight.sandbox.jira.fields import build_field_list, list_fields
 from linesight.sandbox.jira.identity import myself, server_info
 from linesight.sandbox.jira.issues import bulkfetch, delete_issue, edit_issue, get_issue
 from linesight.sandbox.jira.links import create_link, link_types
+from linesight.sandbox.jira.payloads import FieldSpec, prerender
 from linesight.sandbox.jira.search import approximate_count, search_jql, search_old
 from linesight.sandbox.jira.site import Site
 from linesight.sandbox.wire import Request, Response, bearer_or_basic_token, json_response
@@ -97,6 +98,16 @@ class JiraApp:
         """Back to the dataset: undo every write and delete."""
         with self._lock:
             self._site.reset()
+
+    def prerender(self, base_url: str, jira_fields: Sequence[Sequence[str]]) -> int:
+        """Every issue rendered ahead for each ``fields`` list and for the key alone, in the
+        site's own API version (Cloud 3, Data Center 2); the number of renderings."""
+        version = "3" if self._site.cloud else "2"
+        request = Request("GET", "/", {}, {}, b"", self.mount, base_url)
+        specs = {FieldSpec.parse(["key"], "id")}
+        specs.update(FieldSpec.parse(list(fields), "*navigable") for fields in jira_fields)
+        with self._lock:
+            return sum(prerender(self._site, request, version, spec) for spec in specs)
 
     # -- routing -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from linesight.sandbox.jira.adf import ADF_REQUIRED, RICH_TEXT_FIELDS, is_adf, text_to_adf
 from linesight.sandbox.jira.errors import HttpError
-from linesight.sandbox.jira.payloads import FieldSpec, issue_bytes
+from linesight.sandbox.jira.payloads import FieldSpec, issue_bytes, page_bytes
 from linesight.sandbox.jira.search import search_params
 from linesight.sandbox.jira.site import Site
 from linesight.sandbox.wire import Request, Response, json_response
@@ -64,11 +64,7 @@ def bulkfetch(site: Site, request: Request, version: str) -> Response:
         if issue_id is not None and issue_id in site.issues:
             found.add(issue_id)  # unknown ones are silently left out, as on Cloud
     page = sorted(found, key=int)
-    body = (
-        b'{"issues":['
-        + b",".join(issue_bytes(site, i, request, version, spec) for i in page)
-        + b'],"issueErrors":[]}'
-    )
+    body = b'{"issues":[' + page_bytes(site, page, request, version, spec) + b'],"issueErrors":[]}'
     return json_response(200, None, raw=body)
 
 

@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from linesight.sandbox.jira.errors import HttpError, int_param
-from linesight.sandbox.jira.payloads import FieldSpec, issue_bytes
+from linesight.sandbox.jira.payloads import FieldSpec, page_bytes
 from linesight.sandbox.jira.site import Site
 from linesight.sandbox.jql import CompiledQuery, IndexedIssue, JqlError, JqlSchema, compile_jql
 from linesight.sandbox.wire import Request, Response, json_response
@@ -266,11 +266,7 @@ def search_jql(site: Site, request: Request, version: str) -> Response:
     ids = _matches(site, jql, query)
     page = ids[start : start + size]
     end = start + len(page)
-    body = [
-        b'{"issues":[',
-        b",".join(issue_bytes(site, i, request, version, spec) for i in page),
-        b"]",
-    ]
+    body = [b'{"issues":[', page_bytes(site, page, request, version, spec), b"]"]
     if end < len(ids):
         token = _encode_token(end, jql)
         body.append(f',"nextPageToken":"{token}","isLast":false}}'.encode())
@@ -354,9 +350,5 @@ def search_old(site: Site, request: Request, version: str) -> Response:
         f'{{"expand":"schema,names","startAt":{start},"maxResults":{size},'
         f'"total":{len(ids)},"issues":['
     )
-    body = (
-        head.encode()
-        + b",".join(issue_bytes(site, i, request, version, spec) for i in page)
-        + b"]}"
-    )
+    body = head.encode() + page_bytes(site, page, request, version, spec) + b"]}"
     return json_response(200, None, raw=body)
