@@ -3,8 +3,11 @@ scope, queries and errors."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,6 +63,77 @@ def test_full_sync_returns_every_in_scope_item_mapped(
     assert items["7"].team == "Fabrikam\\Billing"
     state = ado_sandbox.state()["azure_devops"]["contoso"]
     assert "Fabrikam" in str(state)[:100_000]
+
+
+def test_states_of_every_type_are_one_request_beside_the_first_wiql(
+    connector: AzureDevOpsConnector, ado_sandbox: SandboxServer
+) -> None:
+    mark = len(ado_sandbox.requests())
+    items = list(connector.fetch(None))
+    assert {i.type for i in items} >= {"Epic", "Feature", "User Story"}
+    paths = [e["path"].lower() for e in ado_sandbox.requests(mark)]
+    assert sum(p.endswith("/_apis/wit/workitemtypes") for p in paths) == 1
+    assert not [p for p in paths if p.endswith("/states")]
+    # a second read (the next night) asks for none of it again
+    mark = len(ado_sandbox.requests())
+    assert len(list(connector.fetch(None))) == len(items)
+    assert not [e for e in ado_sandbox.requests(mark) if "workitemtypes" in e["path"].lower()]
+
+
+def test_route_discovery_is_cached_like_the_sdk_does_and_survives_a_damaged_cache(
+    ado_sandbox: SandboxServer,
+) -> None:
+    def discoveries() -> int:
+        mark = len(ado_sandbox.requests())
+        connector = AzureDevOpsConnector(make_source(ado_sandbox))
+        try:
+            assert len(connector.list_keys()) == 7
+        finally:
+            connector.close()
+        return sum(e["path"].endswith("/ResourceAreas") for e in ado_sandbox.requests(mark))
+
+    assert discoveries() == 1  # a new cache folder (tests/conftest.py): read from the service
+    assert discoveries() == 0  # the next run, within the SDK's 12 hours, asks nobody
+    cache = Path(os.environ["AZURE_DEVOPS_CACHE_DIR"]) / "resources.json"
+    entries = json.loads(cache.read_text(encoding="utf-8"))
+    assert any("/ado/contoso" in url for url in entries)
+    from azure.devops import _file_cache
+
+    _file_cache.RESOURCE_CACHE.data = {url: [{"id": "not-an-area"}] for url in entries}
+    assert discoveries() == 1  # an entry without Boards is no answer: asked again
+
+
+def test_a_service_that_is_down_costs_one_round_of_retries_even_with_cached_routes(
+    ado_sandbox: SandboxServer,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from linesight.errors import TransientError
+    from linesight.retry import RetryPolicy
+
+    warm = AzureDevOpsConnector(make_source(ado_sandbox))
+    assert len(warm.list_keys()) == 7  # the routes are in the SDK's file cache now
+    warm.close()
+    policy = RetryPolicy(max_attempts=3, base_wait=0.01, max_single_wait=0.05)
+    connector = AzureDevOpsConnector(make_source(ado_sandbox), policy=policy)
+    ado_sandbox.faults = FaultConfig(fail_rate=1.0, kinds=("503",))
+    mark = len(ado_sandbox.requests())
+    try:
+        reads = [
+            lambda: list(connector.fetch(None)),
+            connector.list_keys,
+            lambda: connector.match("[System.Title] <> ''"),
+        ]
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(read) for read in reads]
+        for future in futures:
+            with pytest.raises(TransientError):
+                future.result()
+    finally:
+        ado_sandbox.faults = FaultConfig()
+        connector.close()
+    # the first call made its 3 attempts; the two waiting behind it failed without a request
+    assert len(ado_sandbox.requests(mark)) == 3
 
 
 def test_scope_settings_narrow_the_query(ado_sandbox: SandboxServer) -> None:

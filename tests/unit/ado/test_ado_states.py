@@ -88,3 +88,67 @@ def test_two_types_load_side_by_side_and_each_once() -> None:
         found = list(pool.map(catalog.category, ["Bug", "Epic", "Bug", "Epic"], ["Doing"] * 4))
     assert found == [StatusCategory.IN_PROGRESS] * 4
     assert sorted(calls) == ["Bug", "Epic"]
+
+
+def test_every_type_comes_from_one_list_and_a_missing_one_is_read_alone() -> None:
+    lists: list[str] = []
+    singles: list[str] = []
+
+    def load_every() -> dict[str, list[dict[str, Any]]]:
+        lists.append("all")
+        return {
+            "Epic": [{"name": "Doing", "category": "InProgress"}],
+            "Bug": [
+                {"name": "Gone", "category": "Removed"},
+                {"name": "Fixed", "category": "Completed"},
+            ],
+        }
+
+    def load(name: str) -> list[dict[str, Any]]:
+        singles.append(name)
+        return [{"name": "Later", "category": "Proposed"}]
+
+    catalog = StateCatalog(load, load_every)
+    assert catalog.category("epic", "Doing") is StatusCategory.IN_PROGRESS
+    assert catalog.category("Bug", "Fixed") is StatusCategory.DONE
+    assert catalog.removed_states(["Bug"]) == {"Removed", "Gone"}
+    assert catalog.category("Spike", "Later") is StatusCategory.TODO  # not in the list
+    assert lists == ["all"]
+    assert singles == ["Spike"]
+
+
+def test_a_failed_list_is_tried_again_by_the_next_caller() -> None:
+    attempts: list[int] = []
+
+    def load_every() -> dict[str, list[dict[str, Any]]]:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("dropped")
+        return {"Epic": [{"name": "Done", "category": "Completed"}]}
+
+    catalog = StateCatalog(lambda name: None, load_every)
+    with pytest.raises(ConnectionError):
+        catalog.category("Epic", "Done")
+    assert catalog.category("Epic", "Done") is StatusCategory.DONE
+    catalog.load_every_type()  # already read: no third attempt
+    assert len(attempts) == 2
+
+
+def test_racing_callers_share_one_list_read() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def load_every() -> dict[str, list[dict[str, Any]]]:
+        calls.append(1)
+        started.set()
+        assert release.wait(5)
+        return {"Epic": [{"name": "Doing", "category": "InProgress"}]}
+
+    catalog = StateCatalog(lambda name: pytest.fail(f"{name} read alone"), load_every)
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(catalog.category, "Epic", "Doing") for _ in range(4)]
+        assert started.wait(5)
+        release.set()
+        assert [f.result() for f in futures] == [StatusCategory.IN_PROGRESS] * 4
+    assert calls == [1]

@@ -5,7 +5,8 @@ and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations
 requests per 1,000 items. The batches of one WIQL page are read while the next page is queried,
 ``2 x concurrency`` of them in flight (:data:`READ_AHEAD`), each decoded and mapped by
 :class:`~.mapping.BatchMapper` in the worker that read it. State categories come from each
-type's states (:mod:`.states`); write-back is :mod:`.writes`.
+type's states (:mod:`.states`: one request for every type, made beside the first WIQL query);
+write-back is :mod:`.writes`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime
 from functools import partial
 from itertools import chain
 from typing import Any, TypeVar, cast
+
+import msgspec
 
 from linesight.connector import Check, CurrentState, Progress, Watermark
 from linesight.errors import (
@@ -36,9 +39,11 @@ from linesight_azure_devops.transport import (
     FIELDS,
     TYPE_STATES,
     WIQL,
+    WORK_ITEM_TYPES,
     WORK_ITEMS_BATCH,
     AdoTransport,
     BadRequestError,
+    Body,
     NotFoundError,
 )
 from linesight_azure_devops.wiql import (
@@ -80,7 +85,7 @@ class AzureDevOpsConnector:
         self.source = source
         self._policy = policy
         self._transport = AdoTransport(source, policy=policy)
-        self._states = StateCatalog(self._load_states)
+        self._states = StateCatalog(self._load_states, self._load_every_type_states)
         self._scope: Scope | None = None
         self._scope_keys: set[str] | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -105,6 +110,9 @@ class AzureDevOpsConnector:
         Items of the first 20,000 ids are being read while WIQL pages the next ones; ``total``
         is passed to ``progress`` once the last page is in (``None`` until then).
         """
+        if self.in_flight > 1:
+            # the mapping needs every type's states: read them while WIQL finds the ids
+            self._executor().submit(self._states.load_every_type)
         query_for = partial(
             self._scope_now().query, changed_since=since.since if since is not None else None
         )
@@ -145,7 +153,7 @@ class AzureDevOpsConnector:
         The first is read here: it makes the first request, which discovers the service.
         """
         current = next(pages, _END)
-        if self._in_flight == 1:
+        if self.in_flight == 1:
             while current is not _END:
                 yield cast(T, current)
                 current = next(pages, _END)
@@ -190,12 +198,7 @@ class AzureDevOpsConnector:
                         f"source '{self.source.name}': wiql setting {extra!r}: {exc}"
                     ) from None
             # Custom processes may call their Removed-category states something else.
-            types = list(self.source.work_item_types)
-            if len(types) > 1:
-                # each type's states are one request: read them side by side
-                for _ in self._in_parallel(lambda t: self._states.removed_states([t]), types):
-                    pass
-            removed = self._states.removed_states(types)
+            removed = self._states.removed_states(self.source.work_item_types)
             self._scope = Scope(
                 area_paths=self.source.area_paths,
                 work_item_types=self.source.work_item_types,
@@ -217,7 +220,7 @@ class AzureDevOpsConnector:
         if top is not None:
             query["$top"] = str(top)
         try:
-            answer = self._transport.send(
+            answer = self._transport.send_for_body(
                 "run a WIQL query",
                 "POST",
                 WIQL,
@@ -237,7 +240,7 @@ class AzureDevOpsConnector:
                 f"source '{self.source.name}': project '{self.source.project}' was not found "
                 f"at {redact_url(self._transport.url)}: {exc}"
             ) from None
-        return _ids_of(answer)
+        return _ids_in(answer)
 
     def _read_batch(self, ids: list[int]) -> list[WorkItem | None]:
         """One ``workitemsbatch`` request, decoded and mapped here in the worker thread: a
@@ -254,6 +257,29 @@ class AzureDevOpsConnector:
             content={"ids": ids, "$expand": "Relations", "errorPolicy": "Omit"},
         )
         return self._mapper.map_body(body, what)
+
+    def _load_every_type_states(self) -> dict[str, list[dict[str, Any]]] | None:
+        """Every work item type's states from one ``workitemtypes`` list (``None``: unreadable,
+        each type's states are then read on their own)."""
+        try:
+            answer = self._transport.send(
+                "read the work item types",
+                "GET",
+                WORK_ITEM_TYPES,
+                {"project": self.source.project},
+            )
+        except (NotFoundError, PayloadError):
+            return None
+        if not isinstance(answer, dict) or not isinstance(answer.get("value"), list):
+            return None
+        every: dict[str, list[dict[str, Any]]] = {}
+        for kind in answer["value"]:
+            if not isinstance(kind, dict) or not isinstance(kind.get("name"), str):
+                continue
+            states = kind.get("states")
+            if isinstance(states, list) and states:  # a list without states: ask per type
+                every[kind["name"]] = [s for s in states if isinstance(s, dict)]
+        return every
 
     def _load_states(self, type_name: str) -> list[dict[str, Any]] | None:
         try:
@@ -274,12 +300,13 @@ class AzureDevOpsConnector:
         return [s for s in _values(answer, "workitemtypes/states") if isinstance(s, dict)]
 
     @property
-    def _in_flight(self) -> int:
+    def in_flight(self) -> int:
+        """Requests a read keeps in flight: ``READ_AHEAD x concurrency`` (at most 64), or 1."""
         concurrency = self.source.concurrency
         return concurrency if concurrency == 1 else min(concurrency * READ_AHEAD, 64)
 
     def _in_parallel(self, fn: Any, jobs: Iterable[Any]) -> Iterator[Any]:
-        """``fn(job)`` for each job, :attr:`_in_flight` at a time, results as they complete.
+        """``fn(job)`` for each job, :attr:`in_flight` at a time, results as they complete.
 
         ``jobs`` is pulled lazily, only when a worker is about to be free.
         """
@@ -287,7 +314,7 @@ class AzureDevOpsConnector:
         first, second = next(queue, _END), next(queue, _END)
         if first is _END:
             return
-        if second is _END or self._in_flight == 1:
+        if second is _END or self.in_flight == 1:
             # one job, or serial by configuration: no threads
             yield fn(first)
             if second is not _END:
@@ -296,7 +323,7 @@ class AzureDevOpsConnector:
                     yield fn(job)
             return
         pool = self._executor()
-        limit = self._in_flight * 2  # bounded memory: a few batches queued per worker
+        limit = self.in_flight * 2  # bounded memory: a few batches queued per worker
         pending: set[Future[Any]] = set()
         try:
             for job in chain((first, second), queue):
@@ -316,7 +343,7 @@ class AzureDevOpsConnector:
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
-                max_workers=self._in_flight, thread_name_prefix=f"ado-{self.source.name}"
+                max_workers=self.in_flight, thread_name_prefix=f"ado-{self.source.name}"
             )
         return self._pool
 
@@ -366,9 +393,9 @@ class AzureDevOpsConnector:
         """Carry out one write-back operation, touching only linesight's tags and comment."""
         if op.source != self.source.name:
             raise ValueError(f"operation for source '{op.source}' sent to '{self.source.name}'")
-        # Discover the service before the writer's retried read-modify-write step: discovery
+        # Reach the service before the writer's retried read-modify-write step: reaching it
         # has retries of its own, and inside that step the two would multiply.
-        self._transport.wit()
+        self._transport.prove()
         return self._writer.apply(op)
 
     def _retry(self, what: str, fn: Any) -> Any:
@@ -390,7 +417,7 @@ class AzureDevOpsConnector:
         checks: list[Check] = []
         try:
             try:
-                quick._transport.wit()
+                quick._transport.prove()
             except AuthError as exc:
                 return [_fail("credentials", exc, self._token_fix())]
             except LinesightError as exc:
@@ -509,6 +536,43 @@ def _values(answer: Any, what: str) -> list[Any]:
     if isinstance(answer, dict) and isinstance(answer.get("value"), list):
         return list(answer["value"])
     raise PayloadError(f"{what}: expected an object with a 'value' list")
+
+
+class _Ref(msgspec.Struct, gc=False):
+    id: int
+
+
+class _LinkRef(msgspec.Struct, gc=False):
+    target: _Ref | None = None
+
+
+class _WiqlAnswer(msgspec.Struct, gc=False):
+    workItems: list[_Ref] | None = None  # noqa: N815 - the service's names
+    workItemRelations: list[_LinkRef] | None = None  # noqa: N815
+
+
+_WIQL_ANSWER = msgspec.json.Decoder(_WiqlAnswer)
+
+
+def _ids_in(body: Body | None) -> list[int]:
+    """The ids a WIQL answer lists: typed decoding (up to 20,000 references in one answer),
+    and :func:`_ids_of`'s item-by-item judgement when the answer is not well-formed."""
+    if body is None:
+        raise PayloadError("wiql: the answer is empty")
+    try:
+        answer = _WIQL_ANSWER.decode(body.content)
+    except msgspec.DecodeError:
+        pass
+    else:
+        if answer.workItems is not None:
+            return [ref.id for ref in answer.workItems]
+        if answer.workItemRelations is not None:
+            return [r.target.id for r in answer.workItemRelations if r.target is not None]
+    try:
+        parsed = body.json()
+    except ValueError:
+        raise PayloadError("wiql: Azure DevOps answered with a body that is not JSON") from None
+    return _ids_of(parsed)
 
 
 def _ids_of(answer: Any) -> list[int]:

@@ -1,7 +1,8 @@
 """Work item states -> linesight's status categories, for every process.
 
 Every process (Agile, Scrum, CMMI, Basic and inherited custom ones) gives each state of each
-work item type a *state category* (``GET {project}/_apis/wit/workitemtypes/{type}/states``):
+work item type a *state category* (``GET {project}/_apis/wit/workitemtypes``, every type's states
+in one answer; ``.../workitemtypes/{type}/states`` for a type that list leaves out):
 Proposed -> todo, InProgress and Resolved -> in progress, Completed -> done, and Removed ->
 out of scope. The category, not the state's name, decides; names are only guessed from when a
 type's states cannot be read.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from linesight.model import StatusCategory
@@ -62,21 +63,50 @@ def category_for(state_category: str) -> StatusCategory | None:
 
 
 class StateCatalog:
-    """State categories per work item type of one project, read once per type. Thread-safe.
+    """State categories per work item type of one project, read once. Thread-safe.
 
-    ``load(type_name)`` returns the ``value`` list of the type's states endpoint (or raises);
-    ``None`` means the type has no readable states (a 404), and names are guessed from then on.
+    ``load_every()`` returns every type's states at once (``GET .../workitemtypes``: one request
+    for the whole project, the first time any type is asked for), or ``None`` if that cannot be
+    read. A type it does not cover is read on its own with ``load(type_name)``, which returns
+    the ``value`` list of the type's states endpoint (or raises); ``None`` there means the type
+    has no readable states (a 404), and names are guessed from then on.
     """
 
-    def __init__(self, load: Callable[[str], list[dict[str, Any]] | None]) -> None:
+    def __init__(
+        self,
+        load: Callable[[str], list[dict[str, Any]] | None],
+        load_every: Callable[[], Mapping[str, list[dict[str, Any]]] | None] | None = None,
+    ) -> None:
         self._load = load
+        self._load_every = load_every
         self._types: dict[str, dict[str, tuple[str, str]]] = {}  # type -> state -> (name, cat)
         self._lock = threading.Lock()
+        self._every_lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}  # one per type: types load side by side
         self._warned: set[tuple[str, str]] = set()
 
+    def load_every_type(self) -> None:
+        """Read every type's states now (one request), unless that was done already.
+
+        Callers racing here wait for the one read; a failed read (it raises) is tried again by
+        the next caller, as a per-type read would be.
+        """
+        if self._load_every is None:
+            return
+        with self._every_lock:
+            if self._load_every is None:
+                return
+            every = self._load_every()
+            for type_name, states in (every or {}).items():
+                self._types.setdefault(type_name.casefold(), _by_name(states))
+            self._load_every = None
+
     def _states(self, type_name: str) -> dict[str, tuple[str, str]]:
         key = type_name.casefold()
+        known = self._types.get(key)
+        if known is not None:
+            return known
+        self.load_every_type()
         known = self._types.get(key)
         if known is not None:
             return known
@@ -85,13 +115,7 @@ class StateCatalog:
         with lock:
             known = self._types.get(key)
             if known is None:
-                states = self._load(type_name) or []
-                known = {
-                    s["name"].casefold(): (s["name"], str(s.get("category") or ""))
-                    for s in states
-                    if isinstance(s, dict) and isinstance(s.get("name"), str)
-                }
-                self._types[key] = known
+                known = self._types[key] = _by_name(self._load(type_name) or [])
             return known
 
     def state_category(self, type_name: str, state: str) -> str:
@@ -124,3 +148,12 @@ class StateCatalog:
                 if category.casefold() == REMOVED.casefold():
                     names.setdefault(name.casefold(), name)
         return set(names.values())
+
+
+def _by_name(states: Iterable[Any]) -> dict[str, tuple[str, str]]:
+    """``{folded name: (name, category)}`` of a type's states as the service lists them."""
+    return {
+        s["name"].casefold(): (s["name"], str(s.get("category") or ""))
+        for s in states
+        if isinstance(s, dict) and isinstance(s.get("name"), str)
+    }

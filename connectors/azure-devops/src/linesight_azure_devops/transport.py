@@ -59,6 +59,7 @@ WIQL = ("1a9c53f7-f243-4447-b110-35ef023636e4", "7.1-preview.2")
 WORK_ITEMS_BATCH = ("908509b6-4248-4475-a1cd-829139ba419f", "7.1-preview.1")
 WORK_ITEM = ("72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", "7.1-preview.3")
 TYPE_STATES = ("7c9d7a76-4a09-43e8-b5df-bd792f4ac6aa", "7.1-preview.1")
+WORK_ITEM_TYPES = ("7c8d7a76-4a09-43e8-b5df-bd792f4ac6aa", "7.1-preview.2")
 COMMENTS = ("608aac0a-32e1-4493-a863-b9cf4566d257", "7.1-preview.4")
 FIELDS = ("b51fd764-e5c2-4b9b-aaf7-3395cf4bdd94", "7.1-preview.3")
 
@@ -112,6 +113,36 @@ def _point_sdk_cache(folder: Path) -> None:
             cache.initial_load_occurred = False
 
 
+def _cached_areas(location: Any) -> list[Any] | None:
+    """The resource areas the SDK's file cache holds for this organization (it keeps them 12
+    hours, as it does the route options), or ``None``: then they are read from the service."""
+    from azure.devops import _file_cache
+
+    cached = _file_cache.RESOURCE_CACHE.get(location.normalized_url)
+    if not cached:
+        return None
+    try:
+        areas = location._base_deserialize.deserialize_data(cached, "[ResourceAreaInfo]")
+    except Exception:  # a damaged cache entry is only a cache miss
+        return None
+    if not isinstance(areas, list) or not any(
+        str(getattr(a, "id", "")).lower() == WIT_AREA_ID for a in areas
+    ):
+        return None
+    return areas
+
+
+def _remember_areas(location: Any, areas: list[Any]) -> None:
+    """Keep ``areas`` in the SDK's file cache, as the SDK's own discovery does."""
+    from azure.devops import _file_cache
+
+    try:
+        serialized = location._base_serialize.serialize_data(areas, "[ResourceAreaInfo]")
+        _file_cache.RESOURCE_CACHE[location.normalized_url] = serialized
+    except Exception:  # a cache that cannot be written only costs a request
+        log.debug("could not cache the resource areas of %s", redact_url(location.normalized_url))
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """An answer's body, read but not decoded."""
@@ -163,7 +194,13 @@ class AdoTransport:
         self._not_before = 0.0
         self._client: Any = None
         self._client_lock = threading.Lock()
-        self._unreachable: TransientError | None = None  # discovery failed after every retry
+        self._unreachable: TransientError | None = None  # gave up reaching it, every retry made
+        # Whether the organization has answered this transport once. Until it has, calls go
+        # one at a time (the first one through, the rest waiting): a service that is down costs
+        # one round of retries, not one per thread. Route discovery from the SDK's file cache
+        # makes no request, so it proves nothing.
+        self._proven = threading.Event()
+        self._gate = threading.Lock()
         self.requests_made = 0  # every HTTP response seen, for diagnostics
         self._sessions: list[Any] = []
 
@@ -222,11 +259,23 @@ class AdoTransport:
                 raise self._unreachable
             if self._client is None:
                 try:
-                    self._client = self.call("discover the Work Item Tracking service", self._build)
+                    self._client = self._retried(
+                        "discover the Work Item Tracking service", self._build
+                    )
                 except TransientError as exc:
                     self._unreachable = exc
                     raise
             return self._client
+
+    def prove(self) -> None:
+        """Make sure the organization answers (one request, unless one already got through).
+
+        For steps that retry on their own (write-back's read-modify-write rounds) and for
+        ``doctor``: route discovery may have come from the cache without asking the service.
+        """
+        self.wit()
+        if not self._proven.is_set():
+            self.call("reach the organization", self._read_areas)
 
     def _build(self) -> Any:
         from azure.devops.v7_1.location.location_client import LocationClient
@@ -235,15 +284,28 @@ class AdoTransport:
             # The SDK fetches resource areas through a throwaway client with default retries,
             # and asks app.vssps.visualstudio.com when an area is missing: do it ourselves.
             location = self._configure(LocationClient(self.url, self._creds))
-            areas = location.get_resource_areas() or []
-            if areas and not any(a.id.lower() == WIT_AREA_ID for a in areas):
-                raise TrackerError(
-                    f"{redact_url(self.url)} does not offer Azure Boards (Work Item Tracking); "
-                    "check the organization URL (https://dev.azure.com/<organization>)"
-                )
+            areas = _cached_areas(location)
+            if areas is None:
+                areas = self._read_areas(location)
+                _remember_areas(location, areas)
             self._connection._resource_areas = areas
         client = self._connection.clients_v7_1.get_work_item_tracking_client()
         return self._configure(client)
+
+    def _read_areas(self, location: Any = None) -> list[Any]:
+        """The organization's resource areas, from the service; it must offer Boards."""
+        from azure.devops.v7_1.location.location_client import LocationClient
+
+        if location is None:
+            location = self._configure(LocationClient(self.url, self._creds))
+        areas: list[Any] = location.get_resource_areas() or []
+        self._proven.set()
+        if areas and not any(a.id.lower() == WIT_AREA_ID for a in areas):
+            raise TrackerError(
+                f"{redact_url(self.url)} does not offer Azure Boards (Work Item Tracking); "
+                "check the organization URL (https://dev.azure.com/<organization>)"
+            )
+        return areas
 
     def close(self) -> None:
         """Close the pooled connections of every thread that made a request."""
@@ -255,7 +317,29 @@ class AdoTransport:
     # -- calls ---------------------------------------------------------------------------------
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one SDK call under the retry policy, translating failures."""
+        """Run one SDK call under the retry policy, translating failures.
+
+        Until the organization has answered once, calls go through one at a time; if the
+        first one gives up (the service is unreachable), the waiting ones fail at once.
+        """
+        if not self._proven.is_set():
+            with self._gate:
+                if self._unreachable is not None:
+                    raise self._unreachable
+                if not self._proven.is_set():
+                    try:
+                        result = self._retried(what, fn)
+                    except TransientError as exc:
+                        self._unreachable = exc
+                        raise
+                    except TrackerError:
+                        self._proven.set()  # it answered, if only to refuse
+                        raise
+                    self._proven.set()
+                    return result
+        return self._retried(what, fn)
+
+    def _retried(self, what: str, fn: Callable[[], T]) -> T:
         return call_with_retry(partial(self._once, what, fn), what=what, policy=self._policy)
 
     def _once(self, what: str, fn: Callable[[], T]) -> T:
