@@ -65,7 +65,7 @@ def test_full_sync_returns_every_in_scope_item_mapped(
     assert "Fabrikam" in str(state)[:100_000]
 
 
-def test_states_of_every_type_are_one_request_beside_the_first_wiql(
+def test_states_of_every_type_are_one_request_beside_the_first_batches(
     connector: AzureDevOpsConnector, ado_sandbox: SandboxServer
 ) -> None:
     mark = len(ado_sandbox.requests())

@@ -3,9 +3,10 @@
 Sync reads ids with WIQL (:mod:`.wiql`: project-bounded, paged past the 20,000-result limit)
 and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations`` — about 5
 requests per 1,000 items. The batches of one WIQL page are read while the next page is queried,
-``2 x concurrency`` of them in flight (:data:`READ_AHEAD`), each decoded and mapped by
-:class:`~.mapping.BatchMapper` in the worker that read it. State categories come from each
-type's states (:mod:`.states`: one request for every type, made beside the first WIQL query);
+``2 x concurrency`` of them in flight (:data:`READ_AHEAD`); the workers only send and receive,
+and the consuming thread decodes and maps each body with :class:`~.mapping.BatchMapper` while
+they wait on the next answers. State categories come from each
+type's states (:mod:`.states`: one request for every type, made beside the first batches);
 write-back is :mod:`.writes`.
 """
 
@@ -110,9 +111,6 @@ class AzureDevOpsConnector:
         Items of the first 20,000 ids are being read while WIQL pages the next ones; ``total``
         is passed to ``progress`` once the last page is in (``None`` until then).
         """
-        if self.in_flight > 1:
-            # the mapping needs every type's states: read them while WIQL finds the ids
-            self._executor().submit(self._states.load_every_type)
         query_for = partial(
             self._scope_now().query, changed_since=since.since if since is not None else None
         )
@@ -125,6 +123,10 @@ class AzureDevOpsConnector:
             nonlocal total
             waiting: list[int] = []
             for page, last in self._read_ahead(id_pages(self._run_wiql, query_for)):
+                if not ids and self.in_flight > 1:
+                    # The mapping needs every type's states: read them beside the first
+                    # batches (not before the first WIQL: the organization answers that first).
+                    self._executor().submit(self._states.load_every_type)
                 ids.extend(page)
                 waiting.extend(page)
                 if last:
@@ -139,7 +141,9 @@ class AzureDevOpsConnector:
                 del waiting[:full]
 
         project = self.source.project.casefold()
-        for items in self._in_parallel(self._read_batch, batches()):
+        for what, body in self._in_parallel(self._read_batch, batches()):
+            # mapped here, not in the workers: they go straight on to their next request
+            items = self._mapper.map_body(body, what)
             for item in items:
                 if item is not None and item.project.casefold() == project:
                     yield item
@@ -242,10 +246,8 @@ class AzureDevOpsConnector:
             ) from None
         return _ids_in(answer)
 
-    def _read_batch(self, ids: list[int]) -> list[WorkItem | None]:
-        """One ``workitemsbatch`` request, decoded and mapped here in the worker thread: a
-        type's states are then read by whichever worker meets the type first, side by side
-        with the other workers' reads, and the consuming thread only filters and yields."""
+    def _read_batch(self, ids: list[int]) -> tuple[str, Body | None]:
+        """One ``workitemsbatch`` request: what it was, and its body, not decoded yet."""
         what = f"read {len(ids)} work items"
         body = self._transport.send_for_body(
             what,
@@ -256,7 +258,7 @@ class AzureDevOpsConnector:
             # Omit: an item deleted since the WIQL comes back as null instead of failing all.
             content={"ids": ids, "$expand": "Relations", "errorPolicy": "Omit"},
         )
-        return self._mapper.map_body(body, what)
+        return what, body
 
     def _load_every_type_states(self) -> dict[str, list[dict[str, Any]]] | None:
         """Every work item type's states from one ``workitemtypes`` list (``None``: unreadable,

@@ -273,6 +273,8 @@ class BatchMapper:
     def __init__(self, ctx: MappingContext) -> None:
         self._ctx = ctx
         self._web_projects: dict[str, str] = {}
+        # (type, state) -> category: a handful of pairs, looked up for every item
+        self._categories: dict[tuple[str, str], StatusCategory | None] = {}
         self._decoder = _batch_decoder(ctx.kr_field, ctx.team_field)
 
     def map_body(self, body: Body | None, what: str) -> list[WorkItem | None]:
@@ -306,7 +308,11 @@ class BatchMapper:
         item_type, state, title = fields.type, fields.state, fields.title
         if item_id <= 0 or not item_type.strip() or not state.strip():
             raise _NotFastError
-        category = ctx.category(item_type, state)
+        pair = (item_type, state)
+        if pair in self._categories:
+            category = self._categories[pair]
+        else:
+            category = self._categories[pair] = ctx.category(item_type, state)
         if category is None:
             return None  # a Removed state: out of scope
         project = fields.project or ""
