@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class Timing:
     bound_s: float | None = None  # set when the bound is not requests x latency / concurrency
     client_cpu_s: float | None = None  # CPU of this process (every thread) during the run
     server_cpu_s: float | None = None  # CPU of the sandbox process during the run
+    runs_s: tuple[float, ...] = ()  # every run's seconds when this is the median of several
 
     @property
     def per_1000(self) -> float:
@@ -57,6 +58,7 @@ class Timing:
             "lower_bound_s": round(self.lower_bound_s, 3),
             "client_cpu_s": _round(self.client_cpu_s),
             "sandbox_cpu_s": _round(self.server_cpu_s),
+            "runs_s": [round(r, 3) for r in self.runs_s],
         }
 
 
@@ -127,6 +129,49 @@ def load_bench_settings(config: Path, concurrency: int, state_dir: Path) -> Sett
     return settings.model_copy(update={"sources": sources, "state_dir": state_dir})
 
 
+def in_flight(source: SourceSettings) -> int:
+    """Requests the source's connector keeps in flight when it reads (its bound's divisor).
+
+    ``concurrency`` for Jira; the Azure DevOps connector reads ahead, twice that.
+    """
+    from linesight.connector import open_connector
+
+    connector = open_connector(source)  # touches no network until it is used
+    try:
+        return int(getattr(connector, "in_flight", source.concurrency))
+    finally:
+        connector.close()
+
+
+def warm_imports() -> None:
+    """Import both trackers' client libraries and connectors before anything is timed.
+
+    Importing costs the same for linesight and for the plain loops (they use the same
+    libraries), once per process; whichever row ran first would otherwise pay it alone.
+    """
+    import importlib
+
+    for module in (
+        "jira",
+        "azure.devops.connection",
+        "azure.devops.v7_1.work_item_tracking.work_item_tracking_client",
+        "linesight_jira.connector",
+        "linesight_azure_devops.connector",
+    ):
+        importlib.import_module(module)
+
+
+def jira_fields(settings: Settings) -> list[list[str]]:
+    """The ``fields`` every Jira source's reads ask for (the connector's and the plain loop's)."""
+    from linesight_jira.mapping import IssueMapper
+
+    return [
+        list(IssueMapper.for_source(source).fields)
+        for source in settings.sources
+        if isinstance(source, JiraSource)
+    ]
+
+
 def jira_source(settings: Settings, flavour: str) -> JiraSource:
     """The first Jira source of ``flavour`` in the generated settings."""
     for source in settings.sources:
@@ -146,8 +191,9 @@ def ado_source(settings: Settings) -> AzureDevOpsSource:
 # -- reads: connectors vs the plain library loops ---------------------------------------------
 
 
-def connector_fetch(bench: Bench, source: SourceSettings) -> Timing:
-    """A full fetch through the installed linesight connector (items mapped, nothing stored)."""
+def connector_fetch(bench: Bench, source: SourceSettings, repeat: int = 1) -> Timing:
+    """A full fetch through the installed linesight connector (items mapped, nothing stored);
+    with ``repeat`` > 1, the median of that many runs (a new connector each time)."""
     from linesight.connector import open_connector
 
     def run() -> int:
@@ -157,7 +203,14 @@ def connector_fetch(bench: Bench, source: SourceSettings) -> Timing:
         finally:
             connector.close()
 
-    return bench.timed(run, concurrency=source.concurrency)
+    timings = sorted(
+        (bench.timed(run, concurrency=in_flight(source)) for _ in range(max(1, repeat))),
+        key=lambda t: t.seconds,
+    )
+    median = timings[len(timings) // 2]
+    if len(timings) == 1:
+        return median
+    return replace(median, runs_s=tuple(t.seconds for t in timings))
 
 
 def jira_baseline(bench: Bench, source: JiraSource) -> Timing:
@@ -225,7 +278,7 @@ def run_sync(bench: Bench, *, incremental: bool) -> SyncRun:
             entry.duration_s,
             counts.get(_mount(source), 0),
             bench.latency_ms,
-            source.concurrency,
+            in_flight(source),
         )
     # sources sync side by side: the bound is the slowest source's, not the sum
     bound = max((t.lower_bound_s for t in per_source.values()), default=0.0)

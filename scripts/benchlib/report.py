@@ -96,7 +96,8 @@ def _secs(seconds: float) -> str:
 
 
 def _time_with_bound(t: Timing) -> str:
-    return f"{_secs(t.seconds)} (bound {_secs(t.lower_bound_s)})"
+    median = f"median of {len(t.runs_s)}, " if len(t.runs_s) > 1 else ""
+    return f"{_secs(t.seconds)} ({median}bound {_secs(t.lower_bound_s)})"
 
 
 def _cpu(t: Timing) -> str:

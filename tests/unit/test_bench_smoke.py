@@ -53,10 +53,12 @@ def test_flags_pick_the_sizes(bench: ModuleType) -> None:
     assert full.analysis_sizes == (10000, 1000000)
     own, _ = bench.parse_args(["--quick", "--items", "700", "--analysis-sizes", ""])
     assert (own.items, own.analysis_sizes) == (700, ())
+    assert (own.repeat, bench.parse_args(["--repeat", "1"])[0].repeat) == (3, 1)
 
 
 @pytest.mark.parametrize(
-    "flags", [["--items", "5"], ["--analysis-sizes", "10k"], ["--concurrency", "0"]]
+    "flags",
+    [["--items", "5"], ["--analysis-sizes", "10k"], ["--concurrency", "0"], ["--repeat", "0"]],
 )
 def test_bad_flags_are_refused(bench: ModuleType, flags: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -79,6 +81,10 @@ def test_toy_run_fills_every_row(bench: ModuleType, tmp_path: Path) -> None:
     assert results.jira.value.items > 0
     assert results.jira_baseline.value.items == results.jira.value.items
     assert results.ado.value.items > 0
+    # linesight's reads: the median of three runs, each of them counted alike
+    for read in (results.jira.value, results.ado.value):
+        assert len(read.runs_s) == 3 and read.seconds == sorted(read.runs_s)[1]
+    assert info["sandbox_prerender_s"] >= 0 and info["ado_in_flight"] == 2 * config.concurrency
     assert results.full_sync.value.timing.items == sum(info["trackers"].values())
     assert results.writeback.value.second_write_calls == 0
 
@@ -88,6 +94,7 @@ def test_toy_run_fills_every_row(bench: ModuleType, tmp_path: Path) -> None:
     text = console.export_text()
     assert all(row.what in text for row in table)
     assert "300 items" in text
+    assert "median of 3" in text
 
     document = json.loads(json.dumps(results.as_dict()))
     assert set(document["analysis"]) == {"4000", "8000"}
