@@ -844,3 +844,31 @@ def test_past_the_soft_limit_answers_stay_200_with_retry_after(app: AdoApp) -> N
         statuses.append((status, response.headers.get("Retry-After")))
     assert statuses == [(200, None), (200, None), (200, "1")]
     assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def _changed(app: AdoApp, moment: str, op: str = ">=", precise: bool = True) -> list[int]:
+    query = f"SELECT [System.Id] FROM WorkItems WHERE [System.ChangedDate] {op} '{moment}'"  # noqa: S608
+    params = {"timePrecision": "true"} if precise else {}
+    status, body = wiql(app, query + " ORDER BY [System.Id]", **params)
+    assert status == 200, body
+    return [w["id"] for w in body["workItems"]]
+
+
+def test_changed_date_queries_see_every_write_and_the_exact_bounds(
+    app: AdoApp, clock: Clock
+) -> None:
+    assert _changed(app, "2026-11-20T10:00:00Z") == [4700, 4711, 4712, 4713]
+    assert _changed(app, "2026-11-20T10:00:00Z", ">") == []
+    assert _changed(app, "2026-11-21T00:00:00Z") == []
+    clock.now = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+    assert patch(app, 4712, {"op": "add", "path": "/fields/System.Title", "value": "x"})[0] == 200
+    assert _changed(app, "2026-11-21T00:00:00Z") == [4712]  # the index follows the write
+    assert _changed(app, "2026-11-22T08:30:00Z") == [4712]
+    assert _changed(app, "2026-11-22T08:30:00.001Z") == []
+    # day precision compares dates, not moments: the whole day counts
+    assert _changed(app, "2026-11-22", precise=False) == [4712]
+    assert _changed(app, "2026-11-20", precise=False) == [4700, 4711, 4712, 4713]
+    status, _, _ = call(app, "DELETE", "/Fabrikam/_apis/wit/workitems/4712")
+    assert status == 200
+    # 4712 is gone; its parent lost the link to it, a new revision of the parent
+    assert _changed(app, "2026-11-21T00:00:00Z") == [4700]

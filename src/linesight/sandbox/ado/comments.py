@@ -104,7 +104,7 @@ def add_comment(store: Store, request: Request, item_id: int) -> Response:
             }
         )
         item.fields = fields
-        item.changed()
+        store.changed(item)
         return ok(comment_json(store, item, comment, True))
 
 

@@ -95,7 +95,7 @@ def commit(
     fields["System.Rev"] = item.rev
     item.fields = fields
     item.relations = relations
-    item.changed()
+    store.changed(item)
     # The other end of every added or removed link changes too (a new revision there).
     touched: dict[int, Item] = {}
     for relation in relations:

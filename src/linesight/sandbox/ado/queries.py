@@ -63,18 +63,17 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
     # error) is done once it has $top rows. A keyset scan's pages each read only their part.
     stop_at = limit if top is not None and top <= MAX_WIQL_RESULTS and _in_id_order(plan) else None
     with store.lock:
-        low = bisect.bisect_left(store.ids, plan.id_low) if plan.id_low is not None else 0
-        high = (
-            bisect.bisect_right(store.ids, plan.id_high)
-            if plan.id_high is not None
-            else len(store.ids)
-        )
+        # the candidates, in id order: every item, or those changed lately (what an
+        # incremental read asks for), narrowed by the query's id bounds
+        ids = store.ids if plan.changed_from is None else store.changed_since(plan.changed_from)
+        low = bisect.bisect_left(ids, plan.id_low) if plan.id_low is not None else 0
+        high = bisect.bisect_right(ids, plan.id_high) if plan.id_high is not None else len(ids)
         items, predicate = store.items, plan.predicate
         matching: Iterator[Mapping[str, Any]]
         if plan.projects is None:
             matching = (
                 item.fields
-                for item_id in store.ids[low:high]
+                for item_id in ids[low:high]
                 if (item := items[item_id]) and predicate(item.fields)
             )
         else:
@@ -82,7 +81,7 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
             names = {p.name for p in store.projects.values() if p.name.casefold() in plan.projects}
             matching = (
                 item.fields
-                for item_id in store.ids[low:high]
+                for item_id in ids[low:high]
                 if (item := items[item_id])
                 and item.project.name in names
                 and predicate(item.fields)

@@ -6,6 +6,7 @@ cached on the item until it changes, so a 200-item batch costs a join of cached 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -149,6 +150,31 @@ class Store:
         self.ids: list[int] = []
         self.next_comment_id = 1
         self.registry = FieldRegistry()
+        self.version = 0  # goes up with every change: what was computed from an older one is stale
+        self._by_changed: tuple[int, list[datetime], list[int]] | None = None
+
+    def changed(self, item: Item) -> None:
+        """``item`` changed: its rendered JSON goes, and the store has a new version."""
+        item.changed()
+        self.version += 1
+
+    def changed_since(self, moment: datetime) -> list[int]:
+        """Ids of the items whose ``System.ChangedDate`` is at or after ``moment``, in id order
+        (from an index sorted by that date, built once per version of the store)."""
+        index = self._by_changed
+        if index is None or index[0] != self.version:
+            pairs = sorted(
+                (changed, item.id)
+                for item in self.items.values()
+                if (changed := parse_datetime(item.fields.get("System.ChangedDate"))) is not None
+            )
+            index = self._by_changed = (
+                self.version,
+                [changed for changed, _ in pairs],
+                [item_id for _, item_id in pairs],
+            )
+        _, moments, ids = index
+        return sorted(ids[bisect.bisect_left(moments, moment) :])
 
     def adopt_url(self, app_url: str) -> None:
         """Serve URLs under ``app_url`` (the address clients use); re-render if new."""
@@ -294,7 +320,7 @@ class Store:
         )
         if opposite == PARENT:
             target.fields = {**target.fields, "System.Parent": item.id}
-        target.changed()
+        self.changed(target)
         return target
 
     def bump(
@@ -314,7 +340,7 @@ class Store:
         )
         fields.pop("System.History", None)
         item.fields = fields
-        item.changed()
+        self.changed(item)
 
     def new_comment(
         self, text: str, comment_format: str, caller: dict[str, Any], stamp: str

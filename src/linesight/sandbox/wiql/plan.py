@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from linesight.sandbox.chain import chain
@@ -11,7 +12,7 @@ from linesight.sandbox.wiql.errors import WiqlError
 from linesight.sandbox.wiql.fields import Field, FieldRegistry
 from linesight.sandbox.wiql.predicates import Predicate, compile_condition, sort_key
 from linesight.sandbox.wiql.query import BoolOp, Condition, Expr, Not, Query
-from linesight.sandbox.wiql.values import Context, number_value, text_value
+from linesight.sandbox.wiql.values import Context, date_value, number_value, text_value
 
 __all__ = ["Plan", "compile_query"]
 
@@ -26,6 +27,9 @@ class Plan:
     id_low: int | None = None  # inclusive bounds on System.Id implied by top-level ANDs
     id_high: int | None = None
     projects: frozenset[str] | None = None  # casefolded project names implied by top-level ANDs
+    # every match changed at or after this (a top-level ChangedDate >= / >; day precision
+    # widened by a day): the scan may start from an index of changed dates
+    changed_from: datetime | None = None
     _keys: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
 
     def sort(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -95,6 +99,11 @@ def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context
             plan.id_low = low if plan.id_low is None else max(plan.id_low, low)
         if high is not None:
             plan.id_high = high if plan.id_high is None else min(plan.id_high, high)
+    elif target.ref == "System.ChangedDate" and cond.op in (">=", ">") and cond.values:
+        moment = date_value(cond.values[0], target, context)
+        if not context.time_precision:
+            moment -= timedelta(days=1)  # compared by day: a day earlier is surely early enough
+        plan.changed_from = moment if plan.changed_from is None else max(plan.changed_from, moment)
     elif target.ref == "System.TeamProject" and cond.op in ("=", "in"):
         names = frozenset(text_value(v, target, context).casefold() for v in cond.values)
         plan.projects = names if plan.projects is None else plan.projects & names
