@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import msgspec
 import requests
 from jira import JIRA, JIRAError
 from requests.adapters import HTTPAdapter
@@ -298,7 +299,7 @@ class JiraHttp:
 
         def send() -> Any:
             response = client._session.post(url, data=data)
-            return response.json() if response.content else {}
+            return _decoded(response)
 
         return self.call(send, what=what, bad_request=bad_request)
 
@@ -324,3 +325,15 @@ class JiraHttp:
         client = self.client
         url = self.url(path)
         self.call(lambda: client._session.delete(url), what=what)
+
+
+def _decoded(response: requests.Response) -> Any:
+    """The JSON body (``{}`` when empty): msgspec's decoder for well-formed UTF-8, which search
+    pages are, and ``requests``' own decoding (charset guessing, ``ValueError``) otherwise."""
+    content = response.content
+    if not content:
+        return {}
+    try:
+        return msgspec.json.decode(content)
+    except msgspec.DecodeError:
+        return response.json()

@@ -65,7 +65,7 @@ def load(store: Store, entries: Sequence[Mapping[str, Any]]) -> None:
         _load_comments(store, entry, project, where)
     store.ids = sorted(store.items)
     _link_both_ends(store)
-    store.version += 1
+    store.forget_indexes()
 
 
 def _load_project(store: Store, entry: Mapping[str, Any]) -> Project:

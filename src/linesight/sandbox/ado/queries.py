@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Mapping
 from datetime import UTC
-from itertools import islice
 from typing import Any
 
 from linesight.sandbox.ado.errors import AdoError, bad_request
@@ -26,9 +25,36 @@ __all__ = ["MAX_WIQL_RESULTS", "wiql"]
 MAX_WIQL_RESULTS = 20000
 
 
-def _in_id_order(plan: Plan) -> bool:
-    """Whether the answer is in ascending id order (what the scan yields)."""
-    return all(entry.ref == "System.Id" and not desc for entry, desc in plan.order_by)
+def _matching_ids(store: Store, plan: Plan, scope: Hashable) -> list[int]:
+    """Ids of the items matching ``plan``'s condition, ascending, id bounds not yet applied.
+
+    Each top-level ``AND`` condition is answered from the store's query indexes (kept per
+    condition and ``scope``: what a condition's meaning depends on besides the items); the
+    ``ChangedDate >= ...`` of an incremental read starts from the items changed since.
+    """
+    if not plan.conjuncts:
+        return store.ids
+    indexes = store.indexes
+    sets = [
+        indexes.matching(store, (part, scope), predicate)
+        for part, predicate, role in plan.conjuncts
+        if not role
+    ]
+    if plan.changed_from is not None:
+        recent = [predicate for _part, predicate, role in plan.conjuncts if role == "changed"]
+        candidates = indexes.changed_since(store, plan.changed_from)
+        items = store.items
+        return [
+            item_id
+            for item_id in candidates
+            if all(item_id in ids for ids in sets)
+            and all(test(items[item_id].fields) for test in recent)
+        ]
+    if not sets:
+        return store.ids
+    sets.sort(key=len)
+    smallest, rest = sets[0], sets[1:]
+    return sorted(item_id for item_id in smallest if all(item_id in ids for ids in rest))
 
 
 def wiql(store: Store, request: Request, project: Project | None) -> Response:
@@ -59,34 +85,13 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
     except WiqlError as exc:
         raise bad_request(exc.message, exc.type_key) from None
     limit = MAX_WIQL_RESULTS if top is None else min(top, MAX_WIQL_RESULTS)
-    # Rows come in id order: a query in id order with a $top within the cap (which is then no
-    # error) is done once it has $top rows. A keyset scan's pages each read only their part.
-    stop_at = limit if top is not None and top <= MAX_WIQL_RESULTS and _in_id_order(plan) else None
+    scope = (context.project, context.time_precision, context.me, now.date())
     with store.lock:
-        # the candidates, in id order: every item, or those changed lately (what an
-        # incremental read asks for), narrowed by the query's id bounds
-        ids = store.ids if plan.changed_from is None else store.changed_since(plan.changed_from)
+        ids = _matching_ids(store, plan, scope)
         low = bisect.bisect_left(ids, plan.id_low) if plan.id_low is not None else 0
         high = bisect.bisect_right(ids, plan.id_high) if plan.id_high is not None else len(ids)
-        items, predicate = store.items, plan.predicate
-        matching: Iterator[Mapping[str, Any]]
-        if plan.projects is None:
-            matching = (
-                item.fields
-                for item_id in ids[low:high]
-                if (item := items[item_id]) and predicate(item.fields)
-            )
-        else:
-            # the projects' names as the items hold them: no casefolding per item
-            names = {p.name for p in store.projects.values() if p.name.casefold() in plan.projects}
-            matching = (
-                item.fields
-                for item_id in ids[low:high]
-                if (item := items[item_id])
-                and item.project.name in names
-                and predicate(item.fields)
-            )
-        rows: list[Mapping[str, Any]] = list(islice(matching, stop_at))
+        items = store.items
+        rows: list[Mapping[str, Any]] = [items[item_id].fields for item_id in ids[low:high]]
     if len(rows) > limit and (top is None or top > MAX_WIQL_RESULTS):
         raise bad_request(
             f"VS402337: The number of work items returned exceeds the size limit of "

@@ -6,7 +6,6 @@ cached on the item until it changes, so a 200-item batch costs a join of cached 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import re
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from linesight.sandbox.ado.errors import AdoError, bad_request, not_found_item
+from linesight.sandbox.ado.indexes import QueryIndexes
 from linesight.sandbox.ado.processes import RELATION_TYPES, WorkItemType
 from linesight.sandbox.wiql import FieldRegistry, parse_datetime
 from linesight.sandbox.wire import Request, bearer_or_basic_token
@@ -150,31 +150,20 @@ class Store:
         self.ids: list[int] = []
         self.next_comment_id = 1
         self.registry = FieldRegistry()
-        self.version = 0  # goes up with every change: what was computed from an older one is stale
-        self._by_changed: tuple[int, list[datetime], list[int]] | None = None
+        # ids of the items changed or deleted since the dataset was loaded, in order: what the
+        # query indexes catch up from
+        self.log: list[int] = []
+        self.indexes = QueryIndexes()
 
     def changed(self, item: Item) -> None:
-        """``item`` changed: its rendered JSON goes, and the store has a new version."""
+        """``item`` changed: its rendered JSON goes, and the change log names it."""
         item.changed()
-        self.version += 1
+        self.log.append(item.id)
 
-    def changed_since(self, moment: datetime) -> list[int]:
-        """Ids of the items whose ``System.ChangedDate`` is at or after ``moment``, in id order
-        (from an index sorted by that date, built once per version of the store)."""
-        index = self._by_changed
-        if index is None or index[0] != self.version:
-            pairs = sorted(
-                (changed, item.id)
-                for item in self.items.values()
-                if (changed := parse_datetime(item.fields.get("System.ChangedDate"))) is not None
-            )
-            index = self._by_changed = (
-                self.version,
-                [changed for changed, _ in pairs],
-                [item_id for _, item_id in pairs],
-            )
-        _, moments, ids = index
-        return sorted(ids[bisect.bisect_left(moments, moment) :])
+    def forget_indexes(self) -> None:
+        """Start the change log and the query indexes afresh (a new dataset was loaded)."""
+        self.log = []
+        self.indexes = QueryIndexes()
 
     def adopt_url(self, app_url: str) -> None:
         """Serve URLs under ``app_url`` (the address clients use); re-render if new."""

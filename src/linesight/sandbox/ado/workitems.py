@@ -140,7 +140,7 @@ def delete(store: Store, request: Request, item_id: int) -> Response:
         check_writable(item)
         del store.items[item_id]
         store.ids.pop(bisect.bisect_left(store.ids, item_id))
-        store.version += 1
+        store.log.append(item_id)
         # Links to a deleted work item disappear from the other ends.
         for relation in item.relations:
             target = store.items.get(relation.target) if relation.target is not None else None

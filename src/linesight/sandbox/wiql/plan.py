@@ -30,6 +30,9 @@ class Plan:
     # every match changed at or after this (a top-level ChangedDate >= / >; day precision
     # widened by a day): the scan may start from an index of changed dates
     changed_from: datetime | None = None
+    # the top-level AND's conditions, each compiled on its own: (condition, filter, role);
+    # role "id" (exact id bounds, above), "changed" (changed_from's) or "" (anything else)
+    conjuncts: list[tuple[Expr, Predicate, str]] = field(default_factory=list)
     _keys: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
 
     def sort(self, rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -74,8 +77,8 @@ def compile_query(query: Query, fields: FieldRegistry, context: Context) -> Plan
         else (query.where,)
     )
     for part in conjuncts:
-        if isinstance(part, Condition):
-            _narrow(plan, part, fields, context)
+        role = _narrow(plan, part, fields, context) if isinstance(part, Condition) else ""
+        plan.conjuncts.append((part, _compile(part, fields, context), role))
     return plan
 
 
@@ -89,7 +92,8 @@ def _resolve(fields: FieldRegistry, name: str) -> Field:
     return found
 
 
-def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context) -> None:
+def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context) -> str:
+    """Narrow the scan by ``cond`` where it can; its role (see :attr:`Plan.conjuncts`)."""
     target = _resolve(fields, cond.field)
     if target.ref == "System.Id" and cond.op in ("=", ">", ">=", "<", "<="):
         number = int(number_value(cond.values[0], target))
@@ -99,14 +103,17 @@ def _narrow(plan: Plan, cond: Condition, fields: FieldRegistry, context: Context
             plan.id_low = low if plan.id_low is None else max(plan.id_low, low)
         if high is not None:
             plan.id_high = high if plan.id_high is None else min(plan.id_high, high)
-    elif target.ref == "System.ChangedDate" and cond.op in (">=", ">") and cond.values:
+        return "id"
+    if target.ref == "System.ChangedDate" and cond.op in (">=", ">") and cond.values:
         moment = date_value(cond.values[0], target, context)
         if not context.time_precision:
             moment -= timedelta(days=1)  # compared by day: a day earlier is surely early enough
         plan.changed_from = moment if plan.changed_from is None else max(plan.changed_from, moment)
-    elif target.ref == "System.TeamProject" and cond.op in ("=", "in"):
+        return "changed"
+    if target.ref == "System.TeamProject" and cond.op in ("=", "in"):
         names = frozenset(text_value(v, target, context).casefold() for v in cond.values)
         plan.projects = names if plan.projects is None else plan.projects & names
+    return ""
 
 
 def _compile(expr: Expr, fields: FieldRegistry, context: Context) -> Predicate:
