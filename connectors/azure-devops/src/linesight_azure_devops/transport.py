@@ -143,6 +143,29 @@ def _remember_areas(location: Any, areas: list[Any]) -> None:
         log.debug("could not cache the resource areas of %s", redact_url(location.normalized_url))
 
 
+def _read_whole_body(response: Any) -> None:
+    """Read the body now, in one call.
+
+    msrest streams every answer and the SDK then reads it through ``requests``' 10 KB chunks:
+    for a 400 KB batch of work items that is forty trips through Python, each taking the GIL
+    back from the thread mapping the previous batch. Failures are raised as ``requests``
+    raises them while reading a body.
+    """
+    import requests
+    from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+    if getattr(response, "_content_consumed", True) or not hasattr(response.raw, "read"):
+        return  # read already (or not a requests answer)
+    try:
+        content = response.raw.read(decode_content=True)
+    except (ProtocolError, ReadTimeoutError) as exc:  # cut short, or too slow
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    response._content = content or b""
+    response._content_consumed = True
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """An answer's body, read but not decoded."""
@@ -227,6 +250,7 @@ class AdoTransport:
         return client
 
     def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        _read_whole_body(response)  # first: a body cut short is no answer, not a 200
         session = kwargs.get("msrest", {}).get("session")
         if session is not None and session not in self._sessions:
             with self._pause_lock:

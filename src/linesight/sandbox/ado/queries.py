@@ -57,6 +57,11 @@ def _matching_ids(store: Store, plan: Plan, scope: Hashable) -> list[int]:
     return sorted(item_id for item_id in smallest if all(item_id in ids for ids in rest))
 
 
+def _in_id_order(plan: Plan) -> bool:
+    """Whether the answer is in ascending id order (the order the matches come in)."""
+    return all(entry.ref == "System.Id" and not desc for entry, desc in plan.order_by)
+
+
 def wiql(store: Store, request: Request, project: Project | None) -> Response:
     """Run the posted WIQL query; a 400 with the service's message if it is refused."""
     body = request.json()
@@ -90,17 +95,18 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
         ids = _matching_ids(store, plan, scope)
         low = bisect.bisect_left(ids, plan.id_low) if plan.id_low is not None else 0
         high = bisect.bisect_right(ids, plan.id_high) if plan.id_high is not None else len(ids)
-        items = store.items
-        rows: list[Mapping[str, Any]] = [items[item_id].fields for item_id in ids[low:high]]
-    if len(rows) > limit and (top is None or top > MAX_WIQL_RESULTS):
-        raise bad_request(
-            f"VS402337: The number of work items returned exceeds the size limit of "
-            f"{MAX_WIQL_RESULTS}. Change the query to return fewer items.",
-            "WorkItemTrackingQueryResultSizeLimitExceededException",
-        )
-    if plan.order_by:
-        rows = plan.sort(rows)
-    rows = rows[:limit]
+        if high - low > limit and (top is None or top > MAX_WIQL_RESULTS):
+            raise bad_request(
+                f"VS402337: The number of work items returned exceeds the size limit of "
+                f"{MAX_WIQL_RESULTS}. Change the query to return fewer items.",
+                "WorkItemTrackingQueryResultSizeLimitExceededException",
+            )
+        if _in_id_order(plan):
+            answer = ids[low : min(high, low + limit)]  # already in the answer's order
+        else:
+            items = store.items
+            rows: list[Mapping[str, Any]] = [items[i].fields for i in ids[low:high]]
+            answer = [f["System.Id"] for f in plan.sort(rows)[:limit]]
     fields_url = f"{store.app_url}/_apis/wit/fields/"
     columns = [
         {"referenceName": f.ref, "name": f.name, "url": fields_url + f.ref} for f in plan.select
@@ -121,5 +127,5 @@ def wiql(store: Store, request: Request, project: Project | None) -> Response:
         ]
     prefix = json.dumps(head, separators=(",", ":"))[:-1].encode()
     item_base = f"{store.app_url}/_apis/wit/workItems/"
-    refs = ",".join(f'{{"id":{f["System.Id"]},"url":"{item_base}{f["System.Id"]}"}}' for f in rows)
+    refs = ",".join(f'{{"id":{i},"url":"{item_base}{i}"}}' for i in answer)
     return Response(200, prefix + b',"workItems":[' + refs.encode() + b"]}", {"Content-Type": JSON})
