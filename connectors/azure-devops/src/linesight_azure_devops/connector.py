@@ -562,10 +562,10 @@ def _ids_in(body: Body | None) -> list[int]:
     if body is None:
         raise PayloadError("wiql: the answer is empty")
     try:
-        answer = _WIQL_ANSWER.decode(body.content)
+        answer: _WiqlAnswer | None = _WIQL_ANSWER.decode(body.content)
     except msgspec.DecodeError:
-        pass
-    else:
+        answer = None
+    if answer is not None:
         if answer.workItems is not None:
             return [ref.id for ref in answer.workItems]
         if answer.workItemRelations is not None:
