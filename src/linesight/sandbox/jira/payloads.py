@@ -113,12 +113,7 @@ def issue_bytes(
     site: Site, issue_id: str, request: Request, version: str, spec: FieldSpec
 ) -> bytes:
     """The issue as JSON bytes with the fields ``spec`` chooses (cached until it changes)."""
-    cache = _rendered_cache(site, request, version, spec)
-    rendered = cache.get(issue_id)
-    if rendered is None:
-        payload = _issue_json(site, issue_id, request, version, spec)
-        rendered = cache[issue_id] = json.dumps(payload, separators=(",", ":")).encode()
-    return rendered
+    return page_bytes(site, (issue_id,), request, version, spec)
 
 
 def page_bytes(
