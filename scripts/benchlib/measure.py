@@ -203,8 +203,9 @@ def connector_fetch(bench: Bench, source: SourceSettings, repeat: int = 1) -> Ti
         finally:
             connector.close()
 
+    flight = in_flight(source)
     timings = sorted(
-        (bench.timed(run, concurrency=in_flight(source)) for _ in range(max(1, repeat))),
+        (bench.timed(run, concurrency=flight) for _ in range(max(1, repeat))),
         key=lambda t: t.seconds,
     )
     median = timings[len(timings) // 2]

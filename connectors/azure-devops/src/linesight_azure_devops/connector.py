@@ -5,9 +5,8 @@ and work items 200 at a time through ``workitemsbatch`` with ``$expand=Relations
 requests per 1,000 items. The batches of one WIQL page are read while the next page is queried,
 ``2 x concurrency`` of them in flight (:data:`READ_AHEAD`); the workers only send and receive,
 and the consuming thread decodes and maps each body with :class:`~.mapping.BatchMapper` while
-they wait on the next answers. State categories come from each
-type's states (:mod:`.states`: one request for every type, made beside the first batches);
-write-back is :mod:`.writes`.
+they wait on the next answers. State categories come from each type's states (:mod:`.states`:
+one request for every type, made beside the first batches); write-back is :mod:`.writes`.
 """
 
 from __future__ import annotations
@@ -270,12 +269,11 @@ class AzureDevOpsConnector:
                 WORK_ITEM_TYPES,
                 {"project": self.source.project},
             )
+            kinds = _values(answer, "workitemtypes")
         except (NotFoundError, PayloadError):
             return None
-        if not isinstance(answer, dict) or not isinstance(answer.get("value"), list):
-            return None
         every: dict[str, list[dict[str, Any]]] = {}
-        for kind in answer["value"]:
+        for kind in kinds:
             if not isinstance(kind, dict) or not isinstance(kind.get("name"), str):
                 continue
             states = kind.get("states")
